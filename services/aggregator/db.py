@@ -1,0 +1,77 @@
+"""Database engines and schema migrations of the aggregator.
+
+SQLite (the default, a file under TTHC_DATA_DIR) runs in WAL mode with pragmas fit for
+one writer and many readers; PostgreSQL is used as is. The schema is Alembic's
+(`migrations/`), brought to `head` by `migrate()` when the service starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def database_missing(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist (readers must not create it)."""
+    if not is_sqlite(url):
+        return False
+    database = make_url(url).database
+    return bool(database) and database != ":memory:" and not Path(database).exists()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; for SQLite the file's directory is created and pragmas set."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def alembic_config(engine: Engine | None = None, url: str | None = None):
+    """An Alembic Config pointing at the packaged migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """`alembic upgrade head` on the engine's database."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
+
+
+def schema_present(engine: Engine) -> bool:
+    """Whether the aggregator's tables exist (read-only users check before querying)."""
+    names = set(inspect(engine).get_table_names())
+    return {"case_event", "case_state", "aggregator_meta"} <= names

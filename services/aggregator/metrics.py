@@ -1,0 +1,220 @@
+"""Prometheus metrics of the aggregator (docs/metrics.md), on its own registry.
+
+Live gauges are recomputed from `case_state` with the current instant (`live_figures`),
+after batches (at most about once a second) and by the overdue sweep, so a case whose
+due instant passes becomes overdue in the gauges without any `overdue` event. The
+`unit` label is the province (default) or the commune (TTHC_UNIT_LABEL=commune); never
+a case id. Every label combination of a known unit is exported, 0 included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import Engine, case, func, select
+
+from services.aggregator.models import case_state
+from shared.domain.case import ANOMALY_KINDS, Lateness
+from shared.domain.events import CHANNELS
+
+LATENESS = tuple(v.value for v in Lateness)
+UNKNOWN_UNIT = "unknown"
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+
+
+def live_figures(engine: Engine, unit_label: str, now: int) -> dict[str, dict[Any, float]]:
+    """All-time and current figures per unit, from the case rows, asked at `now`."""
+    c = case_state.c
+    unit = (c.province_code if unit_label == "province" else c.commune_code).label("unit")
+    out: dict[str, dict[Any, float]] = defaultdict(dict)
+    with engine.connect() as conn:
+        for u, channel, n in conn.execute(
+            select(unit, c.channel, func.count())
+            .where(c.received_at.is_not(None))
+            .group_by(unit, c.channel)
+        ):
+            out["received"][(u or UNKNOWN_UNIT, channel)] = n
+        for u, channel, lateness, n in conn.execute(
+            select(unit, c.channel, c.lateness, func.count())
+            .where(c.end_kind == "resolved")
+            .group_by(unit, c.channel, c.lateness)
+        ):
+            out["resolved"][(u or UNKNOWN_UNIT, channel, lateness)] = n
+        overdue = (c.overdue_at.is_not(None)) & (c.overdue_at < now)
+        for u, n_open, n_overdue, n_no_apology, n_supp, n_pause in conn.execute(
+            select(
+                unit,
+                func.count(),
+                func.sum(case((overdue, 1), else_=0)),
+                func.sum(case((overdue & (c.apology_count == 0), 1), else_=0)),
+                func.sum(case((c.waiting == "supplement", 1), else_=0)),
+                func.sum(case((c.waiting == "pause", 1), else_=0)),
+            )
+            .where(c.received_at.is_not(None), c.ended_at.is_(None))
+            .group_by(unit)
+        ):
+            key = u or UNKNOWN_UNIT
+            out["open"][key] = n_open
+            out["open_overdue"][key] = n_overdue or 0
+            out["overdue_without_apology"][key] = n_no_apology or 0
+            out["awaiting_supplement"][key] = n_supp or 0
+            out["paused"][key] = n_pause or 0
+        for u, letters, last in conn.execute(
+            select(unit, func.sum(c.apology_count), func.max(c.last_event_at)).group_by(unit)
+        ):
+            key = u or UNKNOWN_UNIT
+            out["apologies"][key] = letters or 0
+            out["last_event"][key] = (last or 0) / 1_000_000
+        for u, raw in conn.execute(select(unit, c.summary).where(c.anomaly_count > 0)):
+            key = u or UNKNOWN_UNIT
+            for kind, _eid, _t in orjson.loads(raw)["x"] if raw else []:
+                out["anomalies"][(key, kind)] = out["anomalies"].get((key, kind), 0) + 1
+    return out
+
+
+class AggregatorMetrics:
+    """The aggregator's series; `units` are exported with every label combination at 0."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events_applied = Counter(
+            "tthc_aggregator_events_applied", "New events stored and folded.", registry=r
+        )
+        self.duplicates = Counter(
+            "tthc_aggregator_duplicates",
+            "Events already stored (dropped by event id, forever).",
+            registry=r,
+        )
+        self.db_errors = Counter(
+            "tthc_aggregator_db_errors",
+            "Failed batch transactions (batch left unacknowledged and retried).",
+            registry=r,
+        )
+        self.bad_messages = Counter(
+            "tthc_aggregator_bad_messages",
+            "Hand-off messages or events that could not be decoded (terminated, logged).",
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "tthc_aggregator_batch_size",
+            "Events per committed batch.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.batch_duration = Histogram(
+            "tthc_aggregator_batch_duration_seconds",
+            "Time to decode, store, fold and commit one batch.",
+            registry=r,
+        )
+        self.latency = Histogram(
+            "tthc_event_to_figure_latency_seconds",
+            "From an event's JetStream publish time to its commit into the figures.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.received = Gauge(
+            "tthc_cases_received", "Cases received, all time.", ["unit", "channel"], registry=r
+        )
+        self.resolved = Gauge(
+            "tthc_cases_resolved",
+            "Cases resolved, all time, by the channel received through and lateness.",
+            ["unit", "channel", "lateness"],
+            registry=r,
+        )
+        self.open = Gauge("tthc_cases_open", "Cases open now.", ["unit"], registry=r)
+        self.open_overdue = Gauge(
+            "tthc_cases_open_overdue", "Cases open and overdue now.", ["unit"], registry=r
+        )
+        self.overdue_without_apology = Gauge(
+            "tthc_cases_overdue_without_apology",
+            "Cases open and overdue now with no apology letter yet.",
+            ["unit"],
+            registry=r,
+        )
+        self.awaiting_supplement = Gauge(
+            "tthc_cases_awaiting_supplement",
+            "Open cases waiting for a supplement now.",
+            ["unit"],
+            registry=r,
+        )
+        self.paused = Gauge("tthc_cases_paused", "Open cases paused now.", ["unit"], registry=r)
+        self.apologies = Gauge(
+            "tthc_apology_letters", "Apology letters, all time.", ["unit"], registry=r
+        )
+        self.anomalies = Gauge(
+            "tthc_case_anomalies",
+            "Case anomalies, all time, by kind.",
+            ["unit", "kind"],
+            registry=r,
+        )
+        self.last_event = Gauge(
+            "tthc_unit_last_event_timestamp_seconds",
+            "occurred_at of the newest event of the unit (Unix seconds).",
+            ["unit"],
+            registry=r,
+        )
+        self.consumer_pending = Gauge(
+            "tthc_consumer_pending",
+            "num_pending + num_ack_pending of each consumer on the project's streams.",
+            ["stream", "consumer"],
+            registry=r,
+        )
+        self.last_sweep = Gauge(
+            "tthc_aggregator_last_sweep_timestamp_seconds",
+            "When the live gauges were last recomputed (Unix seconds).",
+            registry=r,
+        )
+        self.units: set[str] = set()
+
+    def add_units(self, units: Iterable[str]) -> None:
+        """Export every label combination of these units (0 until data says otherwise)."""
+        for unit in units:
+            if unit in self.units:
+                continue
+            self.units.add(unit)
+            for channel in CHANNELS:
+                self.received.labels(unit, channel)
+                for lateness in LATENESS:
+                    self.resolved.labels(unit, channel, lateness)
+            for gauge in (
+                self.open,
+                self.open_overdue,
+                self.overdue_without_apology,
+                self.awaiting_supplement,
+                self.paused,
+                self.apologies,
+                self.last_event,
+            ):
+                gauge.labels(unit)
+            for kind in ANOMALY_KINDS:
+                self.anomalies.labels(unit, kind)
+
+    def set_live(self, live: dict[str, dict[Any, float]]) -> None:
+        """Set every live gauge from `live_figures` (combinations absent from it: 0)."""
+        live = defaultdict(dict, live)
+        self.add_units(live["last_event"])
+        for unit in self.units:
+            for channel in CHANNELS:
+                self.received.labels(unit, channel).set(live["received"].get((unit, channel), 0))
+                for lateness in LATENESS:
+                    self.resolved.labels(unit, channel, lateness).set(
+                        live["resolved"].get((unit, channel, lateness), 0)
+                    )
+            self.open.labels(unit).set(live["open"].get(unit, 0))
+            self.open_overdue.labels(unit).set(live["open_overdue"].get(unit, 0))
+            self.overdue_without_apology.labels(unit).set(
+                live["overdue_without_apology"].get(unit, 0)
+            )
+            self.awaiting_supplement.labels(unit).set(live["awaiting_supplement"].get(unit, 0))
+            self.paused.labels(unit).set(live["paused"].get(unit, 0))
+            self.apologies.labels(unit).set(live["apologies"].get(unit, 0))
+            self.last_event.labels(unit).set(live["last_event"].get(unit, 0))
+            for kind in ANOMALY_KINDS:
+                self.anomalies.labels(unit, kind).set(live["anomalies"].get((unit, kind), 0))

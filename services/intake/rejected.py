@@ -1,0 +1,134 @@
+"""Reading and replaying the dead-letter stream TTHC_REJECTED (the `tthc rejected` commands).
+
+Reading never consumes: messages are fetched one by one with the stream's message-get
+API (by sequence, or the next one on a subject), so nothing is acknowledged or removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from shared.subjects import EVENTS_PREFIX, EVENTS_STREAM, REJECTED_PREFIX, REJECTED_STREAM
+
+PREVIEW_FIELDS = ("event_id", "event_type", "case_id", "commune_code")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEntry:
+    seq: int
+    reason: str
+    detail: str
+    original_subject: str
+    original_seq: int | None
+    original_headers: dict[str, Any]
+    rejected_at: str
+    data: bytes
+
+    def preview(self) -> dict[str, Any]:
+        """A safe preview: size and the id fields only (never names or id numbers)."""
+        out: dict[str, Any] = {"size": len(self.data)}
+        try:
+            payload = orjson.loads(self.data)
+        except orjson.JSONDecodeError:
+            return out
+        if isinstance(payload, dict):
+            for key in PREVIEW_FIELDS:
+                value = payload.get(key)
+                if isinstance(value, str):
+                    out[key] = value[:64]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "reason": self.reason,
+            "detail": self.detail,
+            "original_subject": self.original_subject,
+            "original_seq": self.original_seq,
+            "rejected_at": self.rejected_at,
+            "preview": self.preview(),
+        }
+
+
+def _entry(raw: Any) -> RejectedEntry:
+    headers = raw.headers or {}
+    try:
+        original_headers = orjson.loads(headers.get("Tthc-Original-Headers", "{}"))
+    except orjson.JSONDecodeError:
+        original_headers = {}
+    reason = headers.get("Tthc-Reason") or raw.subject[len(REJECTED_PREFIX) :]
+    original_seq = headers.get("Tthc-Original-Seq", "")
+    return RejectedEntry(
+        seq=raw.seq,
+        reason=reason,
+        detail=headers.get("Tthc-Detail", ""),
+        original_subject=headers.get("Tthc-Original-Subject", ""),
+        original_seq=int(original_seq) if original_seq.isdigit() else None,
+        original_headers=original_headers if isinstance(original_headers, dict) else {},
+        rejected_at=headers.get("Tthc-Rejected-At", ""),
+        data=raw.data or b"",
+    )
+
+
+async def iter_rejected(
+    js: JetStreamContext, reason: str | None = None, after_seq: int = 0
+) -> AsyncIterator[RejectedEntry]:
+    """Every rejected message (of one reason when given), oldest first."""
+    subject = REJECTED_PREFIX + reason if reason else REJECTED_PREFIX + ">"
+    seq = after_seq + 1
+    while True:
+        try:
+            raw = await js.get_msg(REJECTED_STREAM, seq=seq, subject=subject, next=True)
+        except NotFoundError:
+            return
+        yield _entry(raw)
+        seq = raw.seq + 1
+
+
+async def get_rejected(js: JetStreamContext, seq: int) -> RejectedEntry | None:
+    try:
+        return _entry(await js.get_msg(REJECTED_STREAM, seq=seq))
+    except NotFoundError:
+        return None
+
+
+@dataclass
+class ReplayResult:
+    replayed: list[int]
+    skipped: list[tuple[int, str]]
+
+
+async def replay(
+    js: JetStreamContext,
+    entries: list[RejectedEntry],
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayResult:
+    """Republish each entry's original bytes to its original subject with a new msg id."""
+    result = ReplayResult([], [])
+    for n, entry in enumerate(entries, 1):
+        subject = entry.original_subject
+        if not subject.startswith(EVENTS_PREFIX) or " " in subject:
+            result.skipped.append((entry.seq, "original subject is outside TTHC_EVENTS"))
+            continue
+        if not dry_run:
+            headers = {
+                str(k): str(v)
+                for k, v in entry.original_headers.items()
+                if str(k).lower() != "nats-msg-id"
+            }
+            headers["Nats-Msg-Id"] = f"replay-{entry.seq}-{time.time_ns()}"
+            headers["Tthc-Replay-Of"] = str(entry.seq)
+            await js.publish(subject, entry.data, stream=EVENTS_STREAM, headers=headers)
+        result.replayed.append(entry.seq)
+        if progress is not None and n % 1000 == 0:
+            progress(n, len(entries))
+    return result

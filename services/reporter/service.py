@@ -1,0 +1,319 @@
+"""The reporter service: freezes each period's appendix after its cut-off, on schedule.
+
+A period of a kind in TTHC_SNAPSHOT_KINDS (calendar TTHC_CALENDAR) is due once its last
+instant plus TTHC_SNAPSHOT_GRACE_HOURS has passed. The schedule's progress is kept in
+`TTHC_DATA_DIR/snapshots/schedule.json` (`done_through`: the last period end day whose
+snapshots are all made). On start, every period that became due while the service was
+down is made (catch-up), oldest first; with no progress file yet, the look-back is
+bounded by `CATCH_UP_DAYS`, and periods in which no unit has any data (before the first
+event) make nothing. If the aggregator does not answer, progress is not advanced and
+the run is retried after `RETRY_SECONDS`.
+
+Figures come over NATS request/reply from the aggregator (`tthc.query.figures`). Each
+snapshot made is announced on `tthc.snapshots.<unit code>.<period label>` with JSON
+`{unit, period, revision, hash, path}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from services.reporter.figsource import NatsFiguresSource
+from services.reporter.snapshots import SnapshotStore, make_period_snapshots
+from services.reporter.templates import DEFAULT_TEMPLATE, load_template
+from shared.domain.events import Instant
+from shared.domain.periods import KINDS, Period, periods_ended_between
+from shared.domain.timeutil import US_PER_SECOND, local_day, now_instant
+from shared.httpserver import OpsServer
+from shared.logging import get_logger
+from shared.natsutil import connect
+from shared.ports import FiguresSource
+from shared.registry import UnitRegistry, load_registry
+from shared.settings import Settings
+from shared.subjects import SNAPSHOTS_SUBJECT_PREFIX
+
+log = get_logger("tthc.reporter")
+
+CATCH_UP_DAYS = 400
+RETRY_SECONDS = 60.0
+MAX_SLEEP_SECONDS = 3600.0
+SCHEDULE_FILE = "schedule.json"
+
+
+class ReporterMetrics:
+    """The reporter's own Prometheus registry (docs/metrics.md, reporter part)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.snapshots = Counter(
+            "tthc_reporter_snapshots_total",
+            "Snapshot revisions made, by period kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "tthc_reporter_snapshot_failures_total",
+            "Scheduled snapshot runs that failed",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "tthc_reporter_snapshot_duration_seconds",
+            "Time to freeze one period's snapshots",
+            registry=self.registry,
+        )
+        self.last_success = Gauge(
+            "tthc_reporter_last_snapshot_success_timestamp_seconds",
+            "When a period kind's snapshots were last made successfully",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in KINDS:
+            if kind != "range":
+                self.snapshots.labels(kind)
+                self.failures.labels(kind)
+
+
+def due_until(now: Instant, grace_hours: float) -> date:
+    """The last period end day whose cut-off plus grace has passed at `now`."""
+    grace = int(grace_hours * 3600 * US_PER_SECOND)
+    return local_day(now - grace) - timedelta(days=1)
+
+
+def due_at(period: Period, grace_hours: float) -> Instant:
+    """When a period's snapshots become due: its last instant plus the grace time."""
+    return period.end_instant + int(grace_hours * 3600 * US_PER_SECOND)
+
+
+def snapshot_notification(record: dict[str, Any]) -> tuple[str, bytes]:
+    """The subject and JSON body announcing a snapshot."""
+    unit, period = record["unit"], record["period"]
+    subject = f"{SNAPSHOTS_SUBJECT_PREFIX}{unit['code']}.{period['label'].replace('.', '_')}"
+    body = {
+        "unit": unit,
+        "period": period,
+        "revision": record["revision"],
+        "hash": record["hash"],
+        "path": record["path"],
+    }
+    return subject, orjson.dumps(body)
+
+
+async def publish_notifications(settings: Settings, records: Iterable[dict[str, Any]]) -> None:
+    """Announce snapshots made outside the service (`tthc snapshots make`); best effort."""
+    records = list(records)
+    if not records:
+        return
+    try:
+        nc = await connect(
+            settings,
+            "tthc-snapshots-cli",
+            max_reconnect_attempts=0,
+            allow_reconnect=False,
+            connect_timeout=2,
+        )
+    except Exception as exc:
+        log.warning("snapshot_notify_failed", error=type(exc).__name__)
+        return
+    try:
+        for record in records:
+            subject, body = snapshot_notification(record)
+            await nc.publish(subject, body)
+        await nc.flush(timeout=2)
+    finally:
+        await nc.close()
+
+
+class ReporterService:
+    """Scheduled snapshots; `run_due()` is one pass (tests call it with an injected clock)."""
+
+    name = "reporter"
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], Instant] = now_instant,
+        source: FiguresSource | None = None,
+        registry: UnitRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = ReporterMetrics()
+        self.store = SnapshotStore.for_data_dir(Path(settings.data_dir))
+        self.registry = registry or load_registry(
+            str(settings.registry_file) if settings.registry_file else None
+        )
+        self.template = load_template(DEFAULT_TEMPLATE)
+        self.kinds = tuple(k for k in settings.snapshot_kinds if k in KINDS and k != "range")
+        self._source = source
+        self._nc: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._ready = False
+        self.ops = OpsServer(
+            self.metrics.registry,
+            settings.metrics_host,
+            settings.metrics_port_for("reporter"),
+            is_alive=lambda: self._task is None or not self._task.done(),
+            is_ready=lambda: self._ready,
+        )
+
+    # --- schedule state -----------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.store.root / SCHEDULE_FILE
+
+    def load_state(self) -> dict[str, Any]:
+        if not self.state_path.exists():
+            return {}
+        return dict(orjson.loads(self.state_path.read_bytes()))
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(state, option=orjson.OPT_INDENT_2))
+        tmp.replace(self.state_path)
+
+    def due_periods(self, now: Instant) -> list[Period]:
+        """Periods whose snapshots are due and not yet made, oldest first."""
+        state = self.load_state()
+        until = due_until(now, self.settings.snapshot_grace_hours)
+        if state.get("done_through") and state.get("calendar") == self.settings.calendar:
+            after = date.fromisoformat(state["done_through"])
+        else:
+            after = local_day(now) - timedelta(days=CATCH_UP_DAYS)
+        if until <= after:
+            return []
+        return periods_ended_between(after, until, self.kinds, self.settings.calendar)
+
+    def next_due(self, now: Instant) -> Instant | None:
+        """When the next period becomes due (after those already due)."""
+        today = local_day(now)
+        upcoming = periods_ended_between(
+            today - timedelta(days=2),
+            today + timedelta(days=400),
+            self.kinds,
+            self.settings.calendar,
+        )
+        times = [due_at(p, self.settings.snapshot_grace_hours) for p in upcoming]
+        later = [t for t in times if t > now]
+        return min(later) if later else None
+
+    # --- one pass ---------------------------------------------------------------------
+
+    async def run_due(self) -> list[dict[str, Any]]:
+        """Make every due snapshot; returns the records made. Raises on a failed period."""
+        if self._source is None:
+            raise RuntimeError("no figures source: start() the service or pass one")
+        now = self.clock()
+        made: list[dict[str, Any]] = []
+        periods = self.due_periods(now)
+        by_end: dict[date, list[Period]] = {}
+        for period in periods:
+            by_end.setdefault(period.end, []).append(period)
+        for end, group in sorted(by_end.items()):
+            for period in group:
+                started = time.perf_counter()
+                try:
+                    results = await make_period_snapshots(
+                        period, self._source, self.store, self.registry, self.template, now
+                    )
+                except Exception:
+                    self.metrics.failures.labels(period.kind).inc()
+                    log.exception("snapshot_failed", period=period.label, kind=period.kind)
+                    raise
+                self.metrics.duration.observe(time.perf_counter() - started)
+                new = [record for record, created in results if created]
+                self.metrics.snapshots.labels(period.kind).inc(len(new))
+                self.metrics.last_success.labels(period.kind).set(time.time())
+                for record in new:
+                    await self._notify(record)
+                made.extend(new)
+                log.info("snapshots_made", period=period.label, units=len(results), new=len(new))
+            self.save_state(
+                {
+                    "calendar": self.settings.calendar,
+                    "kinds": list(self.kinds),
+                    "done_through": end.isoformat(),
+                }
+            )
+        return made
+
+    async def _notify(self, record: dict[str, Any]) -> None:
+        if self._nc is None:
+            return
+        subject, body = snapshot_notification(record)
+        try:
+            await self._nc.publish(subject, body)
+        except Exception as exc:  # a lost notification must not undo a frozen snapshot
+            log.warning("snapshot_notify_failed", unit=record["unit"]["code"], error=str(exc))
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._source is None:
+            self._nc = await connect(self.settings, "tthc-reporter")
+            self._source = NatsFiguresSource(self._nc, self.settings.query_timeout_seconds)
+        await self.ops.start()
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="reporter-schedule")
+        self._ready = True
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            delay = MAX_SLEEP_SECONDS
+            try:
+                await self.run_due()
+                now = self.clock()
+                nxt = self.next_due(now)
+                if nxt is not None:
+                    delay = min(MAX_SLEEP_SECONDS, max(1.0, (nxt - now) / US_PER_SECOND))
+            except Exception as exc:  # the aggregator away, a disk error: keep running, retry
+                log.warning("snapshot_run_retry", error=type(exc).__name__, retry_in=RETRY_SECONDS)
+                delay = RETRY_SECONDS
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_any(), timeout=delay)
+
+    async def _wait_any(self) -> None:
+        stop = asyncio.create_task(self._stop.wait())
+        wake = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            wake.cancel()
+
+    def wake(self) -> None:
+        """Run the schedule now (tests; a changed clock)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._ready = False
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self.ops.stop()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.drain()
+            self._nc = None
+
+
+def build(settings: Settings) -> ReporterService:
+    """The reporter service (figures over NATS from the running aggregator)."""
+    return ReporterService(settings)

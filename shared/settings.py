@@ -1,0 +1,194 @@
+"""Settings from environment variables: the one place they are read.
+
+Every variable is listed in `SETTINGS_DOC` and in the README's table (a test keeps the
+two in step). Services receive a `Settings`; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+# name, default (as text), meaning. The README table is generated from this list.
+SETTINGS_DOC: list[tuple[str, str, str]] = [
+    ("TTHC_NATS_URL", "nats://127.0.0.1:4222", "The NATS server (JetStream enabled)."),
+    (
+        "TTHC_DATA_DIR",
+        "./var",
+        "Where local state lives: the SQLite database, generated reports, snapshots, a local nats-server store.",
+    ),
+    (
+        "TTHC_DATABASE_URL",
+        "sqlite:///$TTHC_DATA_DIR/tthc.sqlite3",
+        "SQLAlchemy URL of the aggregator's database: SQLite or PostgreSQL (`postgresql+psycopg://user@host/db`).",
+    ),
+    (
+        "TTHC_METRICS_PORT",
+        "9464",
+        "Base port of the Prometheus endpoints: intake on +0, aggregator on +1, reporter on +2 (`/metrics`, `/healthz`, `/readyz`). 0 turns them off.",
+    ),
+    ("TTHC_METRICS_HOST", "127.0.0.1", "Address the metrics endpoints listen on."),
+    ("TTHC_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR."),
+    (
+        "TTHC_LOG_FORMAT",
+        "auto",
+        "`json` (one JSON object a line), `console` (human-readable) or `auto` (console on a terminal, JSON otherwise).",
+    ),
+    (
+        "TTHC_REGISTRY_FILE",
+        "",
+        "A JSON file of the deployment's own unit registry (for example pre-2025 codes) instead of the built-in 34-province, 3,321-commune registry of 2025. Format in docs/registry.md.",
+    ),
+    (
+        "TTHC_MAX_CLOCK_SKEW_SECONDS",
+        "300",
+        "How far ahead of the receiving clock `occurred_at` may be before the event is rejected as `future_timestamp`.",
+    ),
+    (
+        "TTHC_MAX_PAYLOAD_BYTES",
+        "65536",
+        "Largest accepted payload; larger ones are rejected as `payload_too_large`.",
+    ),
+    ("TTHC_BATCH_SIZE", "1000", "Most messages a consumer takes and commits at once."),
+    (
+        "TTHC_BATCH_WAIT_MS",
+        "50",
+        "Longest a consumer waits to fill a batch before handling what it has.",
+    ),
+    (
+        "TTHC_ACK_WAIT_SECONDS",
+        "30",
+        "JetStream ack wait of the project's consumers: an unacknowledged message is redelivered after this.",
+    ),
+    (
+        "TTHC_DUPLICATE_WINDOW_SECONDS",
+        "120",
+        "JetStream duplicate window of the streams the project creates.",
+    ),
+    (
+        "TTHC_UNIT_LABEL",
+        "province",
+        "Unit label of the Prometheus series: `province` or `commune` (one province, a few hundred communes at most).",
+    ),
+    (
+        "TTHC_OVERDUE_SWEEP_SECONDS",
+        "60",
+        "How often the aggregator looks for cases whose due instant has passed, to update the live gauges.",
+    ),
+    (
+        "TTHC_CALENDAR",
+        "decree09",
+        "Default period calendar: `decree09` (Decree 09/2019 cut-off, the 15th to the 14th) or `calendar` (natural months).",
+    ),
+    (
+        "TTHC_SNAPSHOT_GRACE_HOURS",
+        "24",
+        "How long after a period's cut-off the reporter freezes its appendix snapshot.",
+    ),
+    (
+        "TTHC_SNAPSHOT_KINDS",
+        "month,quarter,half,nine_months,year",
+        "Which period kinds the reporter freezes on schedule.",
+    ),
+    (
+        "TTHC_QUERY_TIMEOUT_SECONDS",
+        "10",
+        "How long a figures request over NATS waits for the aggregator.",
+    ),
+]
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of every service and command."""
+
+    nats_url: str
+    data_dir: Path
+    database_url: str
+    metrics_port: int
+    metrics_host: str
+    log_level: str
+    log_format: str
+    registry_file: Path | None
+    max_clock_skew_seconds: float
+    max_payload_bytes: int
+    batch_size: int
+    batch_wait_ms: int
+    ack_wait_seconds: float
+    duplicate_window_seconds: float
+    unit_label: str
+    overdue_sweep_seconds: float
+    calendar: str
+    snapshot_grace_hours: float
+    snapshot_kinds: tuple[str, ...]
+    query_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read the environment; keyword overrides win (tests and the demo use them)."""
+        defaults = {name: default for name, default, _ in SETTINGS_DOC}
+        data_dir = Path(_env("TTHC_DATA_DIR", defaults["TTHC_DATA_DIR"])).expanduser()
+        if "data_dir" in overrides:
+            data_dir = Path(str(overrides["data_dir"]))
+        database_url = _env("TTHC_DATABASE_URL", "") or (
+            f"sqlite:///{(data_dir / 'tthc.sqlite3').resolve()}"
+        )
+        registry = _env("TTHC_REGISTRY_FILE", "")
+        values: dict[str, object] = {
+            "nats_url": _env("TTHC_NATS_URL", defaults["TTHC_NATS_URL"]),
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "metrics_port": int(_env("TTHC_METRICS_PORT", defaults["TTHC_METRICS_PORT"])),
+            "metrics_host": _env("TTHC_METRICS_HOST", defaults["TTHC_METRICS_HOST"]),
+            "log_level": _env("TTHC_LOG_LEVEL", defaults["TTHC_LOG_LEVEL"]).upper(),
+            "log_format": _env("TTHC_LOG_FORMAT", defaults["TTHC_LOG_FORMAT"]).lower(),
+            "registry_file": Path(registry) if registry else None,
+            "max_clock_skew_seconds": float(_env("TTHC_MAX_CLOCK_SKEW_SECONDS", "300")),
+            "max_payload_bytes": int(_env("TTHC_MAX_PAYLOAD_BYTES", "65536")),
+            "batch_size": int(_env("TTHC_BATCH_SIZE", "1000")),
+            "batch_wait_ms": int(_env("TTHC_BATCH_WAIT_MS", "50")),
+            "ack_wait_seconds": float(_env("TTHC_ACK_WAIT_SECONDS", "30")),
+            "duplicate_window_seconds": float(_env("TTHC_DUPLICATE_WINDOW_SECONDS", "120")),
+            "unit_label": _env("TTHC_UNIT_LABEL", "province"),
+            "overdue_sweep_seconds": float(_env("TTHC_OVERDUE_SWEEP_SECONDS", "60")),
+            "calendar": _env("TTHC_CALENDAR", "decree09"),
+            "snapshot_grace_hours": float(_env("TTHC_SNAPSHOT_GRACE_HOURS", "24")),
+            "snapshot_kinds": tuple(
+                k.strip()
+                for k in _env("TTHC_SNAPSHOT_KINDS", defaults["TTHC_SNAPSHOT_KINDS"]).split(",")
+                if k.strip()
+            ),
+            "query_timeout_seconds": float(_env("TTHC_QUERY_TIMEOUT_SECONDS", "10")),
+        }
+        known = {f.name for f in fields(cls)}
+        for key, value in overrides.items():
+            if key not in known:
+                raise TypeError(f"unknown setting {key!r}")
+            values[key] = value
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Fail early, naming the variable, on a value that cannot work."""
+        if self.unit_label not in ("province", "commune"):
+            raise ValueError("TTHC_UNIT_LABEL must be 'province' or 'commune'")
+        if self.calendar not in ("decree09", "calendar"):
+            raise ValueError("TTHC_CALENDAR must be 'decree09' or 'calendar'")
+        if self.log_format not in ("auto", "json", "console"):
+            raise ValueError("TTHC_LOG_FORMAT must be 'auto', 'json' or 'console'")
+        if self.batch_size < 1:
+            raise ValueError("TTHC_BATCH_SIZE must be at least 1")
+
+    def metrics_port_for(self, service: str) -> int:
+        """The metrics port of one service (0 when metrics are off)."""
+        if self.metrics_port == 0:
+            return 0
+        offset = {"intake": 0, "aggregator": 1, "reporter": 2}[service]
+        return self.metrics_port + offset

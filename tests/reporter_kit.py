@@ -1,0 +1,194 @@
+"""Builders for the reporter's tests: a small unit registry and a fake FiguresSource.
+
+The fake answers figures requests with the pure `compute_figures` over case summaries
+folded from hand-made events, the way the aggregator does, without any database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from shared.domain.case import CaseSummary, fold_case
+from shared.domain.events import CaseEvent, Instant
+from shared.domain.figures import compute_figures, sum_figures
+from shared.domain.timeutil import format_instant, parse_rfc3339
+from shared.ports import FiguresReply, FiguresRequest
+from shared.registry import Commune, Province, UnitRegistry
+
+PROVINCE = "38"
+PROVINCE_B = "40"
+COMMUNE = "16096"  # Xã Hoằng Hợp
+COMMUNE_B = "16099"
+COMMUNE_C = "17000"  # in province B
+
+REGISTRY_DATA = {
+    "provinces": [
+        {
+            "code": PROVINCE,
+            "name": "Tỉnh Thanh Hóa",
+            "communes": [
+                {"code": COMMUNE, "name": "Xã Hoằng Hợp"},
+                {"code": COMMUNE_B, "name": "Xã Hoằng Thanh"},
+            ],
+        },
+        {
+            "code": PROVINCE_B,
+            "name": "Nghệ An",
+            "communes": [{"code": COMMUNE_C, "name": "Xã Diễn Châu"}],
+        },
+    ]
+}
+
+
+def registry() -> UnitRegistry:
+    provinces, communes = [], []
+    for p in REGISTRY_DATA["provinces"]:
+        provinces.append(Province(p["code"], p["name"]))
+        for c in p["communes"]:
+            communes.append(Commune(c["code"], c["name"], p["code"]))
+    return UnitRegistry(provinces, communes, source="test")
+
+
+def write_registry(path: Path) -> Path:
+    path.write_text(json.dumps(REGISTRY_DATA, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def t(text: str) -> Instant:
+    """A local `YYYY-MM-DDTHH:MM` as an instant."""
+    return parse_rfc3339(text + ":00+07:00" if len(text) == 16 else text)
+
+
+def ev(
+    event_id: str,
+    event_type: str,
+    at: str,
+    case_id: str = "C1",
+    commune: str = COMMUNE,
+    channel: str | None = None,
+    due: str | None = None,
+    field: str | None = None,
+) -> CaseEvent:
+    if event_type == "received":
+        channel = channel or "direct"
+        due = due or at
+    return CaseEvent(
+        event_id=event_id,
+        event_type=event_type,
+        case_id=case_id,
+        commune_code=commune,
+        occurred_at=t(at),
+        channel=channel,
+        due_at=t(due) if due else None,
+        field=field,
+    )
+
+
+def received(
+    case_id: str,
+    at: str,
+    due: str,
+    commune: str = COMMUNE,
+    channel: str = "direct",
+    field: str | None = None,
+) -> CaseEvent:
+    return ev(f"{commune}-{case_id}-r", "received", at, case_id, commune, channel, due, field)
+
+
+def resolved(case_id: str, at: str, commune: str = COMMUNE) -> CaseEvent:
+    return ev(f"{commune}-{case_id}-x", "resolved", at, case_id, commune)
+
+
+def apology(case_id: str, at: str, commune: str = COMMUNE) -> CaseEvent:
+    return ev(f"{commune}-{case_id}-a-{at}", "apology_sent", at, case_id, commune)
+
+
+class FakeFiguresSource:
+    """A FiguresSource over in-memory events (add more with `add`), counting its requests."""
+
+    def __init__(self, reg: UnitRegistry, events: Iterable[CaseEvent] = ()) -> None:
+        self.registry = reg
+        self.events: list[CaseEvent] = []
+        self.requests: list[FiguresRequest] = []
+        self.closed = False
+        self.fail = False
+        self.add(events)
+
+    def add(self, events: Iterable[CaseEvent]) -> None:
+        self.events.extend(events)
+
+    def _cases(self) -> dict[str, list[CaseSummary]]:
+        grouped: dict[tuple[str, str], list[CaseEvent]] = defaultdict(list)
+        for event in self.events:
+            grouped[(event.commune_code, event.case_id)].append(event)
+        by_commune: dict[str, list[CaseSummary]] = defaultdict(list)
+        for (commune, _), events in grouped.items():
+            by_commune[commune].append(fold_case(events))
+        return by_commune
+
+    async def figures(self, request: FiguresRequest) -> FiguresReply:
+        self.requests.append(request)
+        if self.fail:
+            raise TimeoutError("aggregator did not answer")
+        cases = self._cases()
+        if request.unit_kind == "commune":
+            codes: tuple[str, ...] = (request.unit_code,)
+        else:
+            codes = self.registry.communes_of(request.unit_code)
+        per = {
+            c: compute_figures(cases.get(c, []), request.start, request.end, request.now)
+            for c in codes
+        }
+        figures = (
+            per[request.unit_code] if request.unit_kind == "commune" else sum_figures(per.values())
+        )
+        last = max((e.occurred_at for e in self.events), default=None)
+        watermark: dict[str, Any] = {
+            "events_stream_seq": len(self.events),
+            "accepted_events": len(self.events),
+            "last_event_at": format_instant(last) if last is not None else None,
+        }
+        return FiguresReply(
+            figures=figures,
+            anomalies={"counts": {}, "total": 0, "cases": [], "truncated": False},
+            watermark=watermark,
+            communes=per if request.with_communes and request.unit_kind == "province" else {},
+        )
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def sample_events() -> list[CaseEvent]:
+    """A commune's quarter (decree09 2024-Q1 = 15/12/2023..14/03/2024) with every kind of case."""
+    c, b = COMMUNE, COMMUNE_B
+    return [
+        # carried over from before the period, resolved on time inside it
+        received("A0", "2023-12-01T09:00", "2023-12-20T17:00", c),
+        resolved("A0", "2023-12-20T10:00", c),
+        # received in the period by every channel
+        received("A1", "2024-01-02T09:00", "2024-01-10T17:00", c, "direct", "dat_dai"),
+        resolved("A1", "2024-01-05T10:00", c),  # early, land
+        received("A2", "2024-01-03T09:00", "2024-01-10T17:00", c, "postal"),
+        resolved("A2", "2024-01-10T16:00", c),  # on time
+        received("A3", "2024-01-04T09:00", "2024-01-08T17:00", c, "online_partial"),
+        apology("A3", "2024-01-09T08:00", c),
+        resolved("A3", "2024-01-12T10:00", c),  # late, apologized
+        received("A4", "2024-01-05T09:00", "2024-01-08T17:00", c, "online_full"),
+        resolved("A4", "2024-01-12T10:00", c),  # late, no apology
+        received("A5", "2024-03-01T09:00", "2024-03-30T17:00", c, "online_full", "xay_dung"),
+        received("A6", "2024-02-01T09:00", "2024-02-10T17:00", c, "direct"),  # open overdue
+        ev(f"{c}-A7-r", "received", "2024-02-02T09:00", "A7", c, "direct", "2024-02-20T17:00"),
+        ev(f"{c}-A7-w", "withdrawn", "2024-02-03T09:00", "A7", c),
+        ev(f"{c}-A8-r", "received", "2024-02-02T09:00", "A8", c, "direct", "2024-02-20T17:00"),
+        ev(f"{c}-A8-t", "returned", "2024-02-04T09:00", "A8", c),
+        ev(f"{c}-A9-r", "received", "2024-03-02T09:00", "A9", c, "postal", "2024-03-20T17:00"),
+        ev(f"{c}-A9-s", "supplement_requested", "2024-03-03T09:00", "A9", c),
+        # another commune of the same province
+        received("B1", "2024-01-02T09:00", "2024-01-10T17:00", b, "online_full"),
+        resolved("B1", "2024-01-03T10:00", b),
+    ]

@@ -1,0 +1,128 @@
+"""Intake's batch logic without NATS: dedup, hand-off body and split, dead-letter headers."""
+
+from __future__ import annotations
+
+import orjson
+
+from services.intake.handler import (
+    Incoming,
+    RecentIds,
+    RejectedItem,
+    handoff_messages,
+    plan_batch,
+    rejected_message,
+)
+from services.intake.service import _ack_meta
+from shared.domain.validation import event_from_payload
+
+TS = 1_756_692_000 * 10**9  # 2025-09-01T02:00:00Z in ns
+
+
+def raw(i: int, **over: object) -> bytes:
+    body = {
+        "event_id": f"ev-{i}",
+        "event_type": "resolved",
+        "case_id": f"c{i}",
+        "commune_code": "16000",
+        "occurred_at": "2025-09-01T08:00:00+07:00",
+    }
+    body.update(over)
+    return orjson.dumps(body)
+
+
+def msg(seq: int, data: bytes, subject: str = "tthc.events.16000.resolved") -> Incoming:
+    return Incoming(subject, data, {"Nats-Msg-Id": str(seq)}, seq, TS + seq)
+
+
+def plan(messages, recent=None):
+    return plan_batch(
+        messages,
+        registry={"16000"},
+        recent=recent or RecentIds(10),
+        max_skew_us=300_000_000,
+        max_payload_bytes=65536,
+    )
+
+
+def test_plan_keeps_first_of_each_id_and_counts_duplicates() -> None:
+    """Within a batch, the lowest sequence of an event id wins; the rest are duplicates."""
+    recent = RecentIds(10)
+    recent.add_all(["ev-9"])
+    p = plan([msg(3, raw(1)), msg(2, raw(1)), msg(4, raw(9)), msg(5, b"nope")], recent)
+    assert [s for s, _, _ in p.accepted] == [2]
+    assert p.accepted_ids == ["ev-1"] and p.duplicates == 2
+    assert [(r.reason, r.message.seq) for r in p.rejected] == [("invalid_json", 5)]
+
+
+def test_received_at_is_the_stored_timestamp() -> None:
+    """future_timestamp is judged against the message's stored time, not the clock now."""
+    p = plan([msg(1, raw(1, occurred_at="2025-09-01T02:06:00Z"))])
+    assert p.rejected[0].reason == "future_timestamp"
+
+
+def test_handoff_body_is_the_documented_json_and_splits_under_the_limit() -> None:
+    """Bodies are {"seq","ts","events"} with raw events; big batches split with own ids."""
+    accepted = [(i, TS + i, raw(i, pad="x" * 300)) for i in range(1, 101)]
+    one = handoff_messages(accepted)
+    assert len(one) == 1
+    body, headers = one[0]
+    decoded = orjson.loads(body)
+    assert decoded["seq"] == list(range(1, 101)) and decoded["ts"][0] == TS + 1
+    assert event_from_payload(decoded["events"][5]).event_id == "ev-6"
+    assert headers["Nats-Msg-Id"].startswith("intake-1-100-")
+    assert headers["Tthc-Events-Seq-Max"] == "100"
+    parts = handoff_messages(accepted, max_bytes=5000)
+    assert len(parts) > 1 and all(len(b) <= 5000 for b, _ in parts)
+    seqs = [s for b, _ in parts for s in orjson.loads(b)["seq"]]
+    assert seqs == list(range(1, 101))
+    assert len({h["Nats-Msg-Id"] for _, h in parts}) == len(parts)
+
+
+def test_msg_id_differs_when_content_between_same_ends_differs() -> None:
+    """Two parts with the same first and last sequence but other content get other ids."""
+    a = handoff_messages([(1, TS, raw(1)), (5, TS, raw(5))])[0][1]["Nats-Msg-Id"]
+    b = handoff_messages([(1, TS, raw(1)), (3, TS, raw(3)), (5, TS, raw(5))])[0][1]["Nats-Msg-Id"]
+    assert a != b
+
+
+def test_rejected_message_keeps_bytes_and_headers() -> None:
+    """The dead letter carries the original bytes, reason and provenance headers."""
+    m = Incoming("tthc.events.16000.x", b"\x00raw", {"A": "b"}, 42, TS)
+    subject, body, headers = rejected_message(RejectedItem(m, "invalid_json", "not\nJSON"), 0)
+    assert subject == "tthc.rejected.invalid_json" and body == b"\x00raw"
+    assert headers["Nats-Msg-Id"] == "rejected-42"
+    assert headers["Tthc-Original-Seq"] == "42" and headers["Tthc-Detail"] == "not JSON"
+    assert orjson.loads(headers["Tthc-Original-Headers"]) == {"A": "b"}
+    assert headers["Tthc-Rejected-At"] == "1970-01-01T07:00:00+07:00"
+
+
+def test_recent_ids_forget_the_oldest() -> None:
+    """The recent-id memory is bounded."""
+    r = RecentIds(3)
+    r.add_all(["a", "b", "c", "d"])
+    assert len(r) == 3 and "a" not in r and "d" in r
+
+
+def test_ack_metadata_v1_and_v2() -> None:
+    """Stream sequence and timestamp come from both ack subject formats."""
+    assert _ack_meta("$JS.ACK.S.C.1.42.7.1700000000000000000.0") == (42, 1700000000000000000)
+    assert _ack_meta("$JS.ACK.dom.hash.S.C.1.42.7.1700000000000000000.0.tok") == (
+        42,
+        1700000000000000000,
+    )
+    assert _ack_meta("_INBOX.x") is None
+
+
+def test_dead_letter_near_the_message_limit_still_fits() -> None:
+    """A dead letter that would overflow max_payload drops original headers, then cuts the body."""
+    m = Incoming("tthc.events.16000.x", b"x" * 900, {"Big": "h" * 300}, 7, TS)
+    item = RejectedItem(m, "payload_too_large", "too big")
+    _, body, headers = rejected_message(item, 0, max_message_bytes=100_000)
+    assert body == m.data and "Tthc-Original-Headers" in headers  # room: kept whole
+    _, body, headers = rejected_message(item, 0, max_message_bytes=1_300)
+    assert body == m.data and headers["Tthc-Original-Headers-Omitted"] == "true"
+    assert "Tthc-Original-Headers" not in headers
+    _, body, headers = rejected_message(item, 0, max_message_bytes=1_000)
+    assert headers["Tthc-Truncated-From"] == "900" and body == m.data[: len(body)]
+    size = len(body) + 12 + sum(len(k) + len(v) + 4 for k, v in headers.items())
+    assert size <= 1_000 and headers["Tthc-Original-Seq"] == "7"

@@ -1,0 +1,91 @@
+"""Vietnamese formatting of numbers, dates and periods."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.reporter.numfmt import (
+    format_date,
+    format_instant_vn,
+    format_number,
+    format_percent,
+    format_value,
+    period_line,
+    period_name,
+)
+from shared.domain.periods import parse_period
+from shared.domain.timeutil import parse_rfc3339
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (7, "7"),
+        (999, "999"),
+        (1594, "1.594"),
+        (1_234_567, "1.234.567"),
+        (-1594, "-1.594"),
+        (1234.5, "1.234,5"),
+        (3.14159, "3,14"),
+        (None, "-"),
+    ],
+)
+def test_format_number(value, text):
+    """Dots between thousands, a comma before decimals, '-' for a missing value."""
+    assert format_number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (96.46, "96,46%"),
+        (100.0, "100%"),
+        (97.6, "97,6%"),
+        (0, "0%"),
+        (33.333, "33,33%"),
+        (None, "-"),
+    ],
+)
+def test_format_percent(value, text):
+    """Rates keep at most two decimals, trailing zeros dropped, a comma as decimal sign."""
+    assert format_percent(value) == text
+
+
+def test_format_value_by_unit():
+    """The unit of measure decides between a count and a percentage."""
+    assert format_value(1594, "Hồ sơ") == "1.594"
+    assert format_value(96.46, "%") == "96,46%"
+    assert format_value(12, "Thư") == "12"
+
+
+def test_dates_and_instants():
+    """Dates as dd/mm/yyyy; instants in local time (UTC+7)."""
+    assert format_date(date(2023, 12, 15)) == "15/12/2023"
+    assert format_instant_vn(parse_rfc3339("2024-03-20T03:15:00Z")) == "10:15 ngày 20/03/2024"
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("2024-M03", "Tháng 3 năm 2024"),
+        ("2024-Q1", "Quý I năm 2024"),
+        ("2024-Q4", "Quý IV năm 2024"),
+        ("2024-H1", "6 tháng đầu năm 2024"),
+        ("2024-H2", "6 tháng cuối năm 2024"),
+        ("2024-9M", "9 tháng năm 2024"),
+        ("2024", "Năm 2024"),
+        ("2024-01-05..2024-02-01", "Từ ngày 05/01/2024 đến ngày 01/02/2024"),
+    ],
+)
+def test_period_name(label, name):
+    """Each period kind in Vietnamese words."""
+    assert period_name(parse_period(label)) == name
+
+
+def test_period_line_has_the_dates():
+    """The period line names the period, its label and its first and last day."""
+    line = period_line(parse_period("2024-Q1"))
+    assert line == "Kỳ báo cáo: Quý I năm 2024 (2024-Q1), từ ngày 15/12/2023 đến ngày 14/03/2024"

@@ -1,0 +1,317 @@
+"""`tthc appendix` and `tthc snapshots`: outputs, exit status 2 with one line, path safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+from openpyxl import load_workbook
+
+from services import cli as root
+from shared.errors import UsageError
+from shared.settings import Settings
+from tests.reporter_kit import (
+    COMMUNE,
+    PROVINCE,
+    FakeFiguresSource,
+    registry,
+    sample_events,
+    write_registry,
+)
+
+NOW = "2024-03-20T10:15:00+07:00"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Settings of a test: a small registry file and a data dir in tmp_path."""
+    reg_file = write_registry(tmp_path / "registry.json")
+    data = tmp_path / "data"
+    monkeypatch.setenv("TTHC_DATA_DIR", str(data))
+    monkeypatch.setenv("TTHC_REGISTRY_FILE", str(reg_file))
+    monkeypatch.setenv("TTHC_METRICS_PORT", "0")
+    monkeypatch.setenv("TTHC_LOG_FORMAT", "json")
+    monkeypatch.setenv("TTHC_LOG_LEVEL", "WARNING")
+    from shared.logging import configure_logging
+
+    configure_logging("WARNING", "json")  # as main() does: logs to stderr, never stdout
+    return Settings.from_env()
+
+
+def run(argv, settings, capsysbinary, source=None):
+    """Run a `tthc` command as main() does, with a fake figures source."""
+    parser = root.build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        out = capsysbinary.readouterr()
+        return exc.code, out.out, out.err.decode()
+    fake = source or FakeFiguresSource(registry(), sample_events())
+    args.figures_source_factory = lambda _settings: fake
+    try:
+        code = args.func(args, settings)
+    except UsageError as exc:
+        print(f"tthc: error: {exc}", file=__import__("sys").stderr)
+        code = 2
+    out = capsysbinary.readouterr()
+    return code, out.out, out.err.decode()
+
+
+def test_json_to_stdout(env, capsysbinary):
+    """The default prints one JSON object with the contract's keys; the source is closed."""
+    source = FakeFiguresSource(registry(), sample_events())
+    code, out, _ = run(
+        ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--now", NOW],
+        env,
+        capsysbinary,
+        source,
+    )
+    assert code == 0
+    doc = orjson.loads(out)
+    assert doc["schema"] == "tthc.appendix/1"
+    assert doc["unit"]["code"] == COMMUNE
+    assert doc["figures"]["received_total"] == 9
+    assert source.closed
+
+
+def test_calendar_option(env, capsysbinary):
+    """--calendar calendar gives natural quarters."""
+    code, out, _ = run(
+        [
+            "appendix",
+            "--commune",
+            COMMUNE,
+            "--period",
+            "2024-Q1",
+            "--calendar",
+            "calendar",
+            "--now",
+            NOW,
+        ],
+        env,
+        capsysbinary,
+    )
+    assert code == 0
+    assert orjson.loads(out)["period"] == {
+        "label": "2024-Q1",
+        "calendar": "calendar",
+        "start": "2024-01-01",
+        "end": "2024-03-31",
+    }
+
+
+def test_province_json_and_template(env, capsysbinary):
+    """--province rolls up; --template bieu-mau-3 changes the rows."""
+    code, out, _ = run(
+        [
+            "appendix",
+            "--province",
+            PROVINCE,
+            "--period",
+            "2024-Q1",
+            "--template",
+            "bieu-mau-3",
+            "--now",
+            NOW,
+        ],
+        env,
+        capsysbinary,
+    )
+    doc = orjson.loads(out)
+    assert code == 0 and doc["unit"]["kind"] == "province"
+    assert doc["template"]["name"] == "bieu-mau-3"
+    assert doc["figures"]["received_total"] == 10
+
+
+def test_csv_to_stdout(env, capsysbinary):
+    """--format csv prints the table with a BOM."""
+    code, out, _ = run(
+        ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "csv", "--now", NOW],
+        env,
+        capsysbinary,
+    )
+    assert code == 0 and out.startswith(b"\xef\xbb\xbf")
+    assert next(csv.reader(io.StringIO(out[3:].decode())))[0] == "STT"
+
+
+def test_xlsx_default_path_inside_reports(env, capsysbinary):
+    """xlsx without --out goes to TTHC_DATA_DIR/reports/ and the path is printed."""
+    code, out, _ = run(
+        [
+            "appendix",
+            "--commune",
+            COMMUNE,
+            "--period",
+            "2024-01-01..2024-03-14",
+            "--format",
+            "xlsx",
+            "--now",
+            NOW,
+        ],
+        env,
+        capsysbinary,
+    )
+    assert code == 0
+    path = Path(out.decode().strip())
+    assert path.parent == (env.data_dir / "reports").resolve()
+    assert path.name == "commune-16096-2024-01-01_2024-03-14-phu-luc-01b.xlsx"
+    assert load_workbook(path).active["A1"].value == "UỶ BAN NHÂN DÂN"
+
+
+def test_docx_with_out(env, capsysbinary, tmp_path):
+    """--out writes where the user says."""
+    target = tmp_path / "mine" / "report.docx"
+    code, _, _ = run(
+        [
+            "appendix",
+            "--commune",
+            COMMUNE,
+            "--period",
+            "2024-Q1",
+            "--format",
+            "docx",
+            "--out",
+            str(target),
+            "--now",
+            NOW,
+        ],
+        env,
+        capsysbinary,
+    )
+    assert code == 0 and target.read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["appendix", "--commune", "99999", "--period", "2024-Q1"], "unknown commune '99999'"),
+        (["appendix", "--province", "77", "--period", "2024-Q1"], "unknown province '77'"),
+        (["appendix", "--commune", "../../x", "--period", "2024-Q1"], "unknown commune"),
+        (["appendix", "--commune", COMMUNE, "--period", "2024-Q9"], "malformed period"),
+        (["appendix", "--commune", COMMUNE, "--period", "yesterday"], "malformed period"),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "pdf"],
+            "invalid choice",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--calendar", "lunar"],
+            "invalid choice",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--template", "nope"],
+            "unknown template",
+        ),
+        (
+            ["appendix", "--period", "2024-Q1"],
+            "one of the arguments --commune --province is required",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--province", PROVINCE, "--period", "2024-Q1"],
+            "not allowed with",
+        ),
+        (
+            ["snapshots", "show", "--commune", COMMUNE, "--period", "2024-Q1"],
+            "no snapshot of commune 16096",
+        ),
+        (["snapshots", "make", "--period", "2024-01-01..2024-01-31"], "named periods"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(env, capsysbinary, argv, fragment):
+    """Every bad argument gives exit status 2 and one line on stderr saying what is wrong."""
+    code, _out, err = run(argv, env, capsysbinary)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert fragment in lines[0]
+
+
+def test_main_exit_status_2(env, capsys):
+    """Through the real entry point too: unknown commune and malformed period exit 2, one line."""
+    for argv in (
+        ["appendix", "--commune", "99999", "--period", "2024-Q1"],
+        ["appendix", "--commune", COMMUNE, "--period", "2024-13"],
+    ):
+        assert root.main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("tthc: error:")
+
+
+def test_snapshots_make_list_show_diff(env, capsysbinary):
+    """make freezes every commune with data and every province; a later change makes revision 2 with a diff."""
+    source = FakeFiguresSource(registry(), sample_events())
+    code, out, _ = run(
+        ["snapshots", "make", "--period", "2024-Q1", "--no-notify", "--now", NOW],
+        env,
+        capsysbinary,
+        source,
+    )
+    assert code == 0
+    text = out.decode()
+    assert text.count("new revision") == 4  # 2 communes with data + 2 provinces
+    code, out, _ = run(["snapshots", "list", "--json"], env, capsysbinary)
+    listed = orjson.loads(out)
+    assert {(e["unit_kind"], e["unit_code"]) for e in listed} == {
+        ("commune", "16096"),
+        ("commune", "16099"),
+        ("province", "38"),
+        ("province", "40"),
+    }
+    # unchanged figures: nothing new
+    code, out, _ = run(
+        ["snapshots", "make", "--period", "2024-Q1", "--no-notify", "--now", NOW],
+        env,
+        capsysbinary,
+        source,
+    )
+    assert "new revision" not in out.decode() and out.decode().count("unchanged") == 4
+    # a late event for the period: revision 2 for the commune and its province only
+    from tests.reporter_kit import received
+
+    source.add([received("LATE", "2024-03-10T09:00", "2024-03-30T17:00")])
+    code, out, _ = run(
+        [
+            "snapshots",
+            "make",
+            "--period",
+            "2024-Q1",
+            "--no-notify",
+            "--now",
+            "2024-04-01T10:00:00+07:00",
+        ],
+        env,
+        capsysbinary,
+        source,
+    )
+    assert out.decode().count("new revision") == 2
+    code, out, _ = run(
+        ["snapshots", "diff", "--commune", COMMUNE, "--period", "2024-Q1", "--json"],
+        env,
+        capsysbinary,
+    )
+    diff = orjson.loads(out)
+    assert diff["from"] == 1 and diff["to"] == 2
+    assert diff["changes"]["received_total"] == {"from": 9, "to": 10}
+    code, out, _ = run(
+        [
+            "snapshots",
+            "show",
+            "--commune",
+            COMMUNE,
+            "--period",
+            "2024-Q1",
+            "--revision",
+            "1",
+            "--json",
+        ],
+        env,
+        capsysbinary,
+    )
+    first = orjson.loads(out)
+    assert first["figures"]["received_total"] == 9 and first["intact"] is True
+    code, out, _ = run(
+        ["snapshots", "show", "--commune", COMMUNE, "--period", "2024-Q1"], env, capsysbinary
+    )
+    assert "revision  2" in out.decode() and "received_total" in out.decode()
