@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from shared.errors import UsageError
+
 
 class OpsServer:
     """Serves the metrics and health endpoints of one service on one port."""
@@ -30,7 +32,15 @@ class OpsServer:
     async def start(self) -> None:
         if self.port == 0:
             return
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve metrics and health on {self.host}:{self.port} "
+                f"({exc.strerror or exc}); set TTHC_METRICS_PORT to a free base port "
+                "(intake uses it, the aggregator +1, the reporter +2) or to 0 to turn "
+                "the endpoints off"
+            ) from None
 
     async def stop(self) -> None:
         if self._server is not None:

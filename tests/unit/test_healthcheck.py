@@ -25,3 +25,20 @@ async def test_healthy_and_not_ready(tmp_path) -> None:
     finally:
         await server.stop()
     assert healthcheck.main(["nonsense"]) == 2
+
+
+async def test_busy_metrics_port_is_a_clear_error() -> None:
+    """A port held by another process gives a one-line UsageError naming the setting."""
+    import socket
+
+    import pytest
+
+    from shared.errors import UsageError
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        server = OpsServer(CollectorRegistry(), "127.0.0.1", port)
+        with pytest.raises(UsageError, match="TTHC_METRICS_PORT"):
+            await server.start()
