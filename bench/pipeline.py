@@ -476,9 +476,23 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
             )
             await wait_drained(server.url, procs, timeout=600)
             text = scrape(base + 1)
+            intake_text = scrape(base)
         finally:
             codes = stop_services(procs)
     buckets = histogram(text, "tthc_event_to_figure_latency_seconds")
+    stages = {}
+    for label, source, name, scale in (
+        ("intake_batch_ms", intake_text, "tthc_intake_batch_duration_seconds", 1000),
+        ("intake_batch_messages", intake_text, "tthc_intake_batch_size", 1),
+        ("aggregator_batch_ms", text, "tthc_aggregator_batch_duration_seconds", 1000),
+        ("aggregator_batch_events", text, "tthc_aggregator_batch_size", 1),
+    ):
+        stage = histogram(source, name)
+        stages[label] = {
+            f"p{round(q * 100)}": round(v * scale, 1)
+            for q in (0.5, 0.99)
+            if (v := quantile(stage, q)) is not None
+        } | {"count": stage[-1][1] if stage else 0}
     p = {q: quantile(buckets, q) for q in (0.5, 0.95, 0.99)}
     return {
         "mode": mode,
@@ -491,6 +505,7 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
         "p95_ms": round(p[0.95] * 1000, 1) if p[0.95] is not None else None,
         "p99_ms": round(p[0.99] * 1000, 1) if p[0.99] is not None else None,
         "share_under_250ms": share_under(buckets, 0.25),
+        "stages": stages,
         "buckets": [[le, c] for le, c in buckets if le != float("inf")],
         "exit_codes": codes,
     }

@@ -24,6 +24,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA journal_size_limit=67108864")  # WAL file cut back to 64 MiB
     cursor.close()
 
 
@@ -39,16 +40,46 @@ def database_missing(url: str) -> bool:
     return bool(database) and database != ":memory:" and not Path(database).exists()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite the file's directory is created and pragmas set."""
+def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
+    """An engine for `url`; for SQLite the file's directory is created and pragmas set.
+
+    `background_checkpoints` (SQLite, the aggregator service): commits never checkpoint
+    the WAL themselves; the caller runs `checkpoint()` from another thread instead.
+    SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that
+    crosses the mark and syncs the files there: measured on batches of 70 events, it
+    put the commit's p99 at 45 ms instead of 18.5 and cost a third of the wall time
+    (docs/performance.md)."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if background_checkpoints:
+            event.listen(engine, "connect", _no_auto_checkpoint)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int] | None:
+    """Copy the WAL's committed pages into the SQLite file and sync it (a WAL checkpoint).
+
+    PASSIVE never waits for readers or the writer: it copies what it can; the next one
+    continues. Returns SQLite's (busy, WAL frames, frames checkpointed), or None when the
+    engine is not SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
+    if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+        return int(row[0]), int(row[1]), int(row[2])
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None):

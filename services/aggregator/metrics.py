@@ -24,8 +24,16 @@ from shared.domain.events import CHANNELS
 LATENESS = tuple(v.value for v in Lateness)
 UNKNOWN_UNIT = "unknown"
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+# Fine around the 250 ms objective (issue 6: p99 under 250 ms at 2,000 events/s), so a
+# quantile read off the buckets is not a guess across a 250 ms wide bucket.
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75,
+    1, 2.5, 5, 10, 30, 60, 300, 900,
+)  # fmt: skip
 BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+DURATION_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10,
+)  # fmt: skip
 
 
 def live_figures(engine: Engine, unit_label: str, now: int) -> dict[str, dict[Any, float]]:
@@ -111,6 +119,18 @@ class AggregatorMetrics:
         self.batch_duration = Histogram(
             "tthc_aggregator_batch_duration_seconds",
             "Time to decode, store, fold and commit one batch.",
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.checkpoint_duration = Histogram(
+            "tthc_aggregator_checkpoint_duration_seconds",
+            "SQLite: time to checkpoint the WAL into the database file (off the commit path).",
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.wal_pages = Gauge(
+            "tthc_aggregator_wal_pages",
+            "SQLite: WAL pages not yet checkpointed after the last checkpoint.",
             registry=r,
         )
         self.latency = Histogram(

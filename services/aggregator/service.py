@@ -1,10 +1,11 @@
 """The aggregator service: accepted events in, exact case rows out, figures served.
 
 Hot path (plain nats-py): a durable pull consumer on TTHC_ACCEPTED. A fetch task pulls
-hand-off messages (each carries many events) and groups them until TTHC_BATCH_SIZE
-events or TTHC_BATCH_WAIT_MS have passed; a processing task applies each group in one
-database transaction (in a thread, so the event loop keeps fetching and answering) and
-acknowledges the messages only after the commit. A failed transaction is counted,
+hand-off messages (each carries many events) and groups them: a group goes to the
+committer as soon as it is free and grows, up to TTHC_BATCH_SIZE events, only while it
+is busy; the committer applies each group in one database transaction (in a thread, so
+the event loop keeps fetching and answering) and acknowledges the messages only after
+the commit. A failed transaction is counted,
 logged and retried with back-off (the messages marked in progress meanwhile); the
 service never crashes on it.
 
@@ -33,7 +34,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from services.aggregator import status
-from services.aggregator.db import make_engine, migrate
+from services.aggregator.db import checkpoint, make_engine, migrate
 from services.aggregator.metrics import AggregatorMetrics, live_figures
 from services.aggregator.queries import figures_for, registry_for
 from services.aggregator.store import BatchItem, CaseCache, apply_batch, ensure_meta, now_us
@@ -59,6 +60,8 @@ FETCH_IDLE_SECONDS = 1.0  # how long one fetch waits when nothing is pending
 # built from a few messages at a time (a fetch of TTHC_BATCH_SIZE messages after a
 # backlog took hundreds of thousands of events into one transaction and one process).
 FETCH_MESSAGES = 2
+# While the committer is busy the fetch task keeps gathering, asking this long each time.
+GATHER_POLL_SECONDS = 0.005
 GAUGE_MIN_INTERVAL = 1.0  # live gauges recomputed at most this often after batches
 GAUGE_DUTY = 10.0  # ... and at most every 10x the time the last refresh took
 RETRY_MAX_SECONDS = 10.0
@@ -145,6 +148,9 @@ def event_from_handoff(p: dict[str, Any]) -> CaseEvent:
 
 
 GC_YOUNG_THRESHOLD = 50_000
+# SQLite: the WAL is checkpointed (copied into the database file and synced) by a task
+# of its own at most this often, never inside a batch's commit (db.checkpoint).
+CHECKPOINT_SECONDS = 1.0
 
 
 class AggregatorService:
@@ -166,6 +172,7 @@ class AggregatorService:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._dirty = asyncio.Event()
+        self._committing = False
         self._ready = False
         self.batches_committed = 0
         # Recently folded cases' events (this process is the database's one writer).
@@ -176,7 +183,7 @@ class AggregatorService:
     async def start(self) -> None:
         settings = self.settings
         self.units = await asyncio.to_thread(registry_for, settings)
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, background_checkpoints=True)
         self.case_cache.clear()
         # The cache keeps ~10^5 objects alive, which CPython's full collections walk
         # again and again at the default thresholds (700 allocations a young collection):
@@ -208,6 +215,10 @@ class AggregatorService:
             asyncio.create_task(self._process_loop(), name="aggregator-process"),
             asyncio.create_task(self._gauge_loop(), name="aggregator-gauges"),
         ]
+        if self.engine.dialect.name == "sqlite":
+            self._tasks.append(
+                asyncio.create_task(self._checkpoint_loop(), name="aggregator-checkpoint")
+            )
         self._ready = True
         log.info("aggregator_started", database=self.engine.url.get_backend_name())
 
@@ -215,7 +226,7 @@ class AggregatorService:
         self._ready = False
         self._stopping.set()
         self._dirty.set()
-        fetch, process, gauges = self._tasks or (None, None, None)
+        fetch, process, gauges = (self._tasks or [None, None, None])[:3]
         if fetch is not None:
             await asyncio.wait({fetch}, timeout=FETCH_IDLE_SECONDS + 5)
             if not fetch.done():
@@ -227,6 +238,8 @@ class AggregatorService:
                 process.cancel()
         if gauges is not None:
             gauges.cancel()
+        for task in self._tasks[3:]:  # the checkpointer
+            task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -248,6 +261,8 @@ class AggregatorService:
         if self._ops is not None:
             await self._ops.stop()
         if self.engine is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(checkpoint, self.engine)
             self.engine.dispose()
 
     # --- the hot path -----------------------------------------------------------------
@@ -259,8 +274,11 @@ class AggregatorService:
             return []
 
     async def _fetch_loop(self) -> None:
+        """Group hand-off messages for the committer: a group goes as soon as the
+        committer is free, and grows (up to TTHC_BATCH_SIZE events) only while it is
+        busy. An idle pipeline adds no wait of its own; under load the commit time is the
+        batching window, so groups grow exactly as much as the load needs."""
         size = self.settings.batch_size
-        wait = self.settings.batch_wait_ms / 1000
         while not self._stopping.is_set():
             try:
                 msgs = await self._fetch(FETCH_MESSAGES, FETCH_IDLE_SECONDS)
@@ -268,15 +286,12 @@ class AggregatorService:
                     continue
                 group = Fetched([], [])
                 await self._take(group, msgs)
-                deadline = time.monotonic() + wait
                 while len(group.items) < size and not self._stopping.is_set():
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    more = await self._fetch(FETCH_MESSAGES, left)
-                    if not more:
-                        break
-                    await self._take(group, more)
+                    if not self._committing and self._queue.empty():
+                        break  # the committer waits: hand over now
+                    more = await self._fetch(FETCH_MESSAGES, GATHER_POLL_SECONDS)
+                    if more:
+                        await self._take(group, more)
                 if group.msgs:
                     await self._queue.put(group)
             except asyncio.CancelledError:
@@ -304,7 +319,11 @@ class AggregatorService:
             group = await self._queue.get()
             if group is None:
                 return
-            await self._commit(group)
+            self._committing = True
+            try:
+                await self._commit(group)
+            finally:
+                self._committing = False
 
     async def _commit(self, group: Fetched) -> None:
         assert self.engine is not None and self.units is not None
@@ -354,6 +373,31 @@ class AggregatorService:
             duplicates=result.duplicates,
             cases=len(result.cases),
         )
+
+    # --- WAL checkpoints (SQLite) ------------------------------------------------------
+
+    async def _checkpoint_loop(self) -> None:
+        """Checkpoint the WAL after batches were committed, off the commit path: a commit
+        in WAL mode with synchronous=NORMAL writes the WAL without syncing; this task
+        syncs it, so a machine crash loses at most about CHECKPOINT_SECONDS of commits
+        (a process crash loses nothing: the WAL is in the file)."""
+        assert self.engine is not None
+        done = self.batches_committed
+        while not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=CHECKPOINT_SECONDS)
+            if self.batches_committed == done:
+                continue
+            done = self.batches_committed
+            started = time.perf_counter()
+            try:
+                result = await asyncio.to_thread(checkpoint, self.engine)
+            except Exception as exc:  # locked by another process: the next one catches up
+                log.warning("checkpoint_failed", error=str(exc))
+                continue
+            self.metrics.checkpoint_duration.observe(time.perf_counter() - started)
+            if result is not None:
+                self.metrics.wal_pages.set(result[1] - result[2])
 
     # --- gauges and the overdue sweep -------------------------------------------------
 

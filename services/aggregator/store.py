@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
 
 from services.aggregator.models import META_KEYS, aggregator_meta, case_event, case_state
 from shared.domain.case import Anomaly, CaseSummary, Wait, fold_case
@@ -207,13 +207,27 @@ def read_meta(conn: Connection) -> dict[str, int]:
 
 
 def _write_meta(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
-    for key, value in after.items():
-        if before.get(key) != value:
-            done = conn.execute(
-                update(aggregator_meta).where(aggregator_meta.c.key == key).values(value=value)
-            )
-            if done.rowcount == 0:
+    """Write the counters that changed (driver SQL: this runs once per batch)."""
+    changed = [(value, key) for key, value in after.items() if before.get(key) != value]
+    if not changed:
+        return
+    mark = _mark(conn)
+    result = conn.exec_driver_sql(
+        f"UPDATE aggregator_meta SET value = {mark} WHERE key = {mark}", changed
+    )
+    if result.rowcount != len(changed):  # a counter row missing (ensure_meta not run)
+        present = {r[0] for r in conn.execute(select(aggregator_meta.c.key))}
+        for value, key in changed:
+            if key not in present:
                 conn.execute(insert(aggregator_meta).values(key=key, value=value))
+
+
+def _lock_meta(conn: Connection) -> dict[str, int]:
+    """Read the counters, locking them (PostgreSQL: serialises concurrent writers; SQLite
+    has one writer at a time anyway)."""
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    rows = conn.exec_driver_sql(f"SELECT key, value FROM aggregator_meta{lock}").all()
+    return dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in rows}
 
 
 # --- applying a batch ------------------------------------------------------------------
@@ -441,11 +455,7 @@ def _apply_batch(
     result = BatchResult()
     stamp = now_us()
     with engine.begin() as conn:
-        # Lock the counters first: on PostgreSQL this serialises concurrent writers.
-        meta_rows = conn.execute(
-            select(aggregator_meta.c.key, aggregator_meta.c.value).with_for_update()
-        ).all()
-        before = dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in meta_rows}
+        before = _lock_meta(conn)  # first: on PostgreSQL this serialises concurrent writers
         if cache is not None and cache.events_stored != before["events_stored"]:
             cache.clear()  # first batch, or events stored by someone else since
         stored = _stored_ids(conn, list(unique))
