@@ -54,7 +54,7 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     (
         "TTHC_BATCH_WAIT_MS",
         "50",
-        "Longest a consumer waits to fill a batch before handling what it has.",
+        "Longest intake waits to fill a batch before handling what it has (the aggregator never waits: it gathers while its previous commit runs).",
     ),
     (
         "TTHC_ACK_WAIT_SECONDS",

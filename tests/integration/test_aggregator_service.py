@@ -222,3 +222,40 @@ async def test_start_migrates_a_fresh_database(settings: Settings) -> None:
     finally:
         engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_wal_checkpointed_by_its_own_task(settings: Settings) -> None:
+    """SQLite: the service's commits leave the WAL alone (no automatic checkpoint in
+    the commit); its checkpoint task copies the WAL into the database file afterwards."""
+    from services.aggregator.db import checkpoint, make_engine
+
+    service = AggregatorService(settings)
+    await service.start()
+    try:
+        assert service.engine is not None
+        with service.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        await publish_batches(settings, story(), size=3)
+        await wait_caught_up(settings)
+        deadline = time.monotonic() + 10
+        text = ""
+        while time.monotonic() < deadline:
+            text = generate_latest(service.metrics.registry).decode()
+            if "tthc_aggregator_checkpoint_duration_seconds_count 0.0" not in text:
+                break
+            await asyncio.sleep(0.2)
+        assert "tthc_aggregator_checkpoint_duration_seconds_count 0.0" not in text
+        assert "tthc_aggregator_wal_pages 0.0" in text  # everything copied, no reader
+    finally:
+        await service.stop()
+    # Other engines (the command line, readers) keep SQLite's automatic checkpoints.
+    other = make_engine(settings.database_url)
+    try:
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        busy, frames, done = checkpoint(other)
+        assert busy == 0 and frames == done
+        with pytest.raises(ValueError):
+            checkpoint(other, "NONSENSE")
+    finally:
+        other.dispose()
