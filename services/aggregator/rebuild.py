@@ -23,14 +23,13 @@ import orjson
 from sqlalchemy import Engine
 
 from services.aggregator.store import (
-    STATE_COLUMNS,
+    ROW_TUPLE_COLUMNS,
     ProvinceOf,
     VerifyReport,
-    current_wait,
     replace_case_rows,
-    summary_json,
+    row_tuple,
 )
-from shared.domain.case import CaseSummary, fold_case
+from shared.domain.case import fold_case
 from shared.domain.events import CaseEvent
 from shared.domain.validation import event_from_payload
 from shared.registry import UnitRegistry
@@ -111,52 +110,7 @@ def iter_case_events(
         yield events
 
 
-def row_tuple(summary: CaseSummary, first_event_at: int, province_code: str | None) -> tuple:
-    """The `case_state` row of a folded case, as a tuple in `STATE_COLUMNS` order."""
-    return (
-        summary.commune_code,
-        summary.case_id,
-        province_code,
-        summary.received_at,
-        summary.ended_at,
-        summary.overdue_at,
-        summary.due_at,
-        first_event_at,
-        summary.last_event_at,
-        summary.channel,
-        summary.field,
-        summary.end_kind,
-        summary.lateness,
-        current_wait(summary),
-        len(summary.apologies),
-        len(summary.anomalies),
-        summary.event_count,
-        summary_json(summary),
-    )
-
-
-_EXPECTED_ORDER = (
-    "commune_code",
-    "case_id",
-    "province_code",
-    "received_at",
-    "ended_at",
-    "overdue_at",
-    "due_at",
-    "first_event_at",
-    "last_event_at",
-    "channel",
-    "field",
-    "end_kind",
-    "lateness",
-    "waiting",
-    "apology_count",
-    "anomaly_count",
-    "event_count",
-    "summary",
-)
-assert set(_EXPECTED_ORDER) == set(STATE_COLUMNS), "case_state changed: update row_tuple"
-_COLS_SQL = ", ".join(_EXPECTED_ORDER)
+_COLS_SQL = ", ".join(ROW_TUPLE_COLUMNS)
 
 
 def _folded(
@@ -264,7 +218,7 @@ def verify_fast(
                     if stored is None
                     else [
                         c
-                        for c, a, b in zip(_EXPECTED_ORDER, expected, stored, strict=True)
+                        for c, a, b in zip(ROW_TUPLE_COLUMNS, expected, stored, strict=True)
                         if a != b
                     ]
                 )
@@ -277,7 +231,7 @@ def verify_fast(
                         columns,
                         max_examples,
                     )
-                    fixes.append(dict(zip(_EXPECTED_ORDER, expected, strict=True)))
+                    fixes.append(dict(zip(ROW_TUPLE_COLUMNS, expected, strict=True)))
                     if len(fixes) + len(stale) >= 400:
                         flush()
             if progress is not None and report.events >= next_progress:
@@ -410,7 +364,7 @@ def rebuild(
     report = VerifyReport()
     started = time.perf_counter()
     dialect = engine.dialect.name
-    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(_EXPECTED_ORDER))
+    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(ROW_TUPLE_COLUMNS))
     insert_sql = f"INSERT INTO case_state ({_COLS_SQL}) VALUES ({marks})"
     next_progress = progress_every
     raw = engine.raw_connection()
@@ -454,7 +408,7 @@ def _rebuild_parallel(
     report = VerifyReport()
     started = time.perf_counter()
     dialect = engine.dialect.name
-    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(_EXPECTED_ORDER))
+    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(ROW_TUPLE_COLUMNS))
     insert_sql = f"INSERT INTO case_state ({_COLS_SQL}) VALUES ({marks})"
     url = engine.url.render_as_string(hide_password=False)
     spans = split_ranges(list(registry.communes), workers * 8)

@@ -107,6 +107,54 @@ def row_from_summary(
 
 STATE_COLUMNS: tuple[str, ...] = tuple(c.name for c in case_state.columns)
 
+
+def row_tuple(summary: CaseSummary, first_event_at: int, province_code: str | None) -> tuple:
+    """The `case_state` row of a folded case, as a tuple in `ROW_TUPLE_COLUMNS` order
+    (the hot path and the rebuild write tuples: no dict per row)."""
+    return (
+        summary.commune_code,
+        summary.case_id,
+        province_code,
+        summary.received_at,
+        summary.ended_at,
+        summary.overdue_at,
+        summary.due_at,
+        first_event_at,
+        summary.last_event_at,
+        summary.channel,
+        summary.field,
+        summary.end_kind,
+        summary.lateness,
+        current_wait(summary),
+        len(summary.apologies),
+        len(summary.anomalies),
+        summary.event_count,
+        summary_json(summary),
+    )
+
+
+ROW_TUPLE_COLUMNS = (
+    "commune_code",
+    "case_id",
+    "province_code",
+    "received_at",
+    "ended_at",
+    "overdue_at",
+    "due_at",
+    "first_event_at",
+    "last_event_at",
+    "channel",
+    "field",
+    "end_kind",
+    "lateness",
+    "waiting",
+    "apology_count",
+    "anomaly_count",
+    "event_count",
+    "summary",
+)
+assert set(ROW_TUPLE_COLUMNS) == set(STATE_COLUMNS), "case_state changed: update row_tuple"
+
 # What `summary_from_row` reads, in this order (select these columns).
 SUMMARY_COLUMNS = [
     case_state.c.commune_code,
@@ -315,13 +363,13 @@ def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
 
 def _upsert_sql(conn: Connection) -> str | None:
     """One statement replacing the `case_state` row of the same case, or None."""
-    columns = ", ".join(STATE_COLUMNS)
-    marks = _marks(conn, len(STATE_COLUMNS))
+    columns = ", ".join(ROW_TUPLE_COLUMNS)
+    marks = _marks(conn, len(ROW_TUPLE_COLUMNS))
     if conn.dialect.name == "sqlite":
         return f"INSERT OR REPLACE INTO case_state ({columns}) VALUES ({marks})"
     if conn.dialect.name == "postgresql":
         updates = ", ".join(
-            f"{c} = EXCLUDED.{c}" for c in STATE_COLUMNS if c not in ("commune_code", "case_id")
+            f"{c} = EXCLUDED.{c}" for c in ROW_TUPLE_COLUMNS if c not in ("commune_code", "case_id")
         )
         return (
             f"INSERT INTO case_state ({columns}) VALUES ({marks}) "
@@ -330,13 +378,24 @@ def _upsert_sql(conn: Connection) -> str | None:
     return None
 
 
+def replace_case_tuples(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """`replace_case_rows` for rows given as `row_tuple`s (the hot path)."""
+    if not rows:
+        return
+    sql = _upsert_sql(conn)
+    if sql is None:
+        replace_case_rows(conn, [dict(zip(ROW_TUPLE_COLUMNS, row, strict=True)) for row in rows])
+        return
+    conn.exec_driver_sql(sql, list(rows))
+
+
 def replace_case_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Replace the `case_state` rows of these cases (an upsert; delete then insert elsewhere)."""
     if not rows:
         return
     sql = _upsert_sql(conn)
     if sql is not None:
-        conn.exec_driver_sql(sql, [tuple(r[c] for c in STATE_COLUMNS) for r in rows])
+        conn.exec_driver_sql(sql, [tuple(r[c] for c in ROW_TUPLE_COLUMNS) for r in rows])
         return
     for part in _chunks(list(rows), CHUNK // 2):
         keys = [(r["commune_code"], r["case_id"]) for r in part]
@@ -507,8 +566,8 @@ def _apply_batch(
                 summary = fold_case(events)
                 result.cases.append(summary)
                 first = min(e.occurred_at for e in events)
-                rows.append(row_from_summary(summary, first, province_of(key[0])))
-            replace_case_rows(conn, rows)
+                rows.append(row_tuple(summary, first, province_of(key[0])))
+            replace_case_tuples(conn, rows)
             after["events_stored"] += len(new)
             seqs = [it.seq for it in new if it.seq is not None]
             if seqs:

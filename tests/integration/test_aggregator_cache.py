@@ -105,7 +105,7 @@ def test_failed_transaction_empties_the_cache(
         raise RuntimeError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(store, "replace_case_rows", boom)
+        m.setattr(store, "replace_case_tuples", boom)
         with pytest.raises(RuntimeError):
             store.apply_batch(engine, items(events), province_of, cache)  # some are new
     assert len(cache) == 0 and cache.events == 0 and cache.events_stored is None

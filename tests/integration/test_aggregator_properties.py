@@ -142,7 +142,7 @@ def test_failed_batch_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_a, **_k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "replace_case_rows", boom)
+    monkeypatch.setattr(store, "replace_case_tuples", boom)
     with pytest.raises(RuntimeError):
         store.apply_batch(engine, items(evs), province_of)
     assert store.counts(engine)["events_stored"] == 0 and store.counts(engine)["cases"] == 0
