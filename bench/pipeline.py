@@ -260,6 +260,15 @@ def service_env(nats_url: str, workdir: Path, db_url: str, metrics_port: int = 0
     return env
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_services(mode: str, env: dict, workdir: Path) -> dict[str, subprocess.Popen]:
     names = ["all"] if mode == "one" else ["intake", "aggregator"]
     procs = {}
@@ -468,6 +477,12 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
             await wait_ready(base, procs)
             await wait_ready(base + 1, procs)
             print(f"publishing {n:,} events at {args.rate:,.0f}/s ...", file=sys.stderr, flush=True)
+            pids = {name: proc.pid for name, proc in procs.items()}
+            if server.process is not None:
+                pids["nats-server"] = server.process.pid
+            pids["bench (publisher)"] = os.getpid()
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            wall_before = time.monotonic()
             stats = await publish(
                 server.url,
                 traffic(n, args.communes, args.days, args.seed),
@@ -475,6 +490,13 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
                 quiet=args.quiet,
             )
             await wait_drained(server.url, procs, timeout=600)
+            wall = time.monotonic() - wall_before
+            cpu_share = {
+                name: round((after - before) / wall, 2)
+                for name, pid in pids.items()
+                if (before := cpu_before[name]) is not None
+                and (after := cpu_seconds(pid)) is not None
+            }
             text = scrape(base + 1)
             intake_text = scrape(base)
         finally:
@@ -506,6 +528,7 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
         "p99_ms": round(p[0.99] * 1000, 1) if p[0.99] is not None else None,
         "share_under_250ms": share_under(buckets, 0.25),
         "stages": stages,
+        "cpu_cores_used": cpu_share,
         "buckets": [[le, c] for le, c in buckets if le != float("inf")],
         "exit_codes": codes,
     }

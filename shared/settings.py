@@ -53,7 +53,7 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("TTHC_BATCH_SIZE", "1000", "Most messages a consumer takes and commits at once."),
     (
         "TTHC_BATCH_WAIT_MS",
-        "50",
+        "10",
         "Longest intake waits to fill a batch before handling what it has (the aggregator never waits: it gathers while its previous commit runs).",
     ),
     (
@@ -152,7 +152,7 @@ class Settings:
             "max_clock_skew_seconds": float(_env("TTHC_MAX_CLOCK_SKEW_SECONDS", "300")),
             "max_payload_bytes": int(_env("TTHC_MAX_PAYLOAD_BYTES", "65536")),
             "batch_size": int(_env("TTHC_BATCH_SIZE", "1000")),
-            "batch_wait_ms": int(_env("TTHC_BATCH_WAIT_MS", "50")),
+            "batch_wait_ms": int(_env("TTHC_BATCH_WAIT_MS", "10")),
             "ack_wait_seconds": float(_env("TTHC_ACK_WAIT_SECONDS", "30")),
             "duplicate_window_seconds": float(_env("TTHC_DUPLICATE_WINDOW_SECONDS", "120")),
             "unit_label": _env("TTHC_UNIT_LABEL", "province"),
