@@ -1,5 +1,8 @@
 """figures read side: partial indexes on case_state for plain and rich cases
 
+They replace ix_case_state_received and ix_case_state_ended (dropped): every figures
+query reads the new ones, and each index is paid for on every case row written.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 03:20:00.000000
@@ -35,6 +38,9 @@ PLAIN_COLUMNS = [
 
 def upgrade() -> None:
     with op.batch_alter_table('case_state', schema=None) as batch_op:
+        # Replaced by the two below for every figures query; each index costs writes.
+        batch_op.drop_index('ix_case_state_received')
+        batch_op.drop_index('ix_case_state_ended')
         batch_op.create_index(
             'ix_case_state_plain',
             PLAIN_COLUMNS,
@@ -55,3 +61,5 @@ def downgrade() -> None:
     with op.batch_alter_table('case_state', schema=None) as batch_op:
         batch_op.drop_index('ix_case_state_rich')
         batch_op.drop_index('ix_case_state_plain')
+        batch_op.create_index('ix_case_state_ended', ['commune_code', 'ended_at'], unique=False)
+        batch_op.create_index('ix_case_state_received', ['commune_code', 'received_at'], unique=False)
