@@ -295,7 +295,7 @@ def time_appendices(
         with ThreadPoolExecutor(threads) as pool:
             return list(pool.map(province, codes))
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if order == "provinces":
         per_province = provinces_pass()
         t1 = time.perf_counter()
@@ -306,9 +306,12 @@ def time_appendices(
         t1 = time.perf_counter()
         per_province = provinces_pass()
         t_communes, t_provinces = t1 - t0, time.perf_counter() - t1
+    cpu = time.process_time() - cpu0
     commune_times = sorted(t for t, _ in per_commune)
     return {
         "total": t_communes + t_provinces,
+        # This process's CPU (both threads; SQLite's work included, PostgreSQL's not).
+        "cpu": cpu,
         "communes": t_communes,
         "provinces": t_provinces,
         "commune_median_ms": statistics.median(commune_times) * 1000,
@@ -474,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"median {result['commune_median_ms']:.1f} ms, p99 "
                 f"{result['commune_p99_ms']:.1f} ms, max {result['commune_max_ms']:.1f} ms; "
                 f"slowest province {result['province_max_ms']:.0f} ms; "
-                f"{result['json_bytes']:,} JSON bytes; load {os.getloadavg()[0]:.2f}",
+                f"{result['json_bytes']:,} JSON bytes; CPU {result['cpu']:.2f}s; load "
+                f"{os.getloadavg()[0]:.2f}",
                 flush=True,
             )
         if runs:
