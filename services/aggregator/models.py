@@ -69,12 +69,12 @@ class CaseStateRow(AggregatorModel, table=True):
     __tablename__ = "case_state"
     __table_args__ = (
         Index("ix_case_state_province", "province_code", "commune_code"),
-        # (commune_code, received_at) and (commune_code, ended_at), in 0001, are gone
-        # (0002): the two below serve every figures query, and each index is paid for
-        # on every case row written.
-        # The figures' read side (queries.py). Plain cases (no waits, letters or
-        # anomalies, about 95%) in the order they are counted by group, covering every
-        # column the count reads: read in index order, no table look-up, no sort.
+        # The figures' read side (queries.py), from migration 0002, which dropped 0001's
+        # (commune_code, received_at) and (commune_code, ended_at): these two serve
+        # every figures query, and each index is paid for on every case row written.
+        # Plain cases (no waits, letters or anomalies, about 95%) in the order they are
+        # counted by group, covering every column the count reads: read in index
+        # order, no table look-up, no sort.
         Index(
             "ix_case_state_plain",
             *PLAIN_INDEX_COLUMNS,
