@@ -261,8 +261,9 @@ async def make_period_snapshots(
 
     # Every province with its communes first (the aggregator reads a province's communes
     # in one pass and keeps each commune's figures, so the commune requests below read
-    # nothing), PROVINCES_IN_FLIGHT at a time: a source reading the database in process
-    # (`tthc snapshots make`) then uses a second core while the database works.
+    # nothing), PROVINCES_IN_FLIGHT at a time: a source reading PostgreSQL in process
+    # (`tthc snapshots make`) then works on one reply while the server reads the next
+    # (docs/performance.md: 15 s -> 8.4 s for the national appendix).
     codes = sorted(registry.provinces)
     limit = asyncio.Semaphore(PROVINCES_IN_FLIGHT)
 
