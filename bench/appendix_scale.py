@@ -5,7 +5,8 @@ communes, 34 provinces by default) directly in the aggregator's database, then t
 the JSON appendix (`figures_for` + the reporter's `build_appendix` + JSON encoding) of
 every commune and every province, three times, printing the best and the median.
 By default in the reporter's period-end order: every province asked with its communes
-(two at a time: the database works without the GIL), then every commune, whose figures
+(two at a time, threads: on PostgreSQL one's Python overlaps the other's wait for the
+server; on SQLite it gains little, docs/performance.md), then every commune, whose figures
 the province requests left in the figures cache (`--order communes` asks each commune
 first). Then some communes alone, with no cache (the single-commune target).
 
@@ -247,8 +248,8 @@ def time_appendices(
 
     The figures cache starts empty; with `use_cache` False every request reads its rows.
     `order` "provinces" is the reporter's period-end run: each province asked with its
-    communes (`threads` at a time: the database steps without the GIL), then every
-    commune, whose figures the province requests left in the cache. "communes" asks
+    communes (`threads` at a time, a thread pool), then every commune, whose figures
+    the province requests left in the cache. "communes" asks
     every commune first, then the provinces.
     """
     from concurrent.futures import ThreadPoolExecutor
