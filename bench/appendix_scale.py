@@ -4,6 +4,11 @@ Builds one year (and a bit) of case rows for every commune of the registry (3,32
 communes, 34 provinces by default) directly in the aggregator's database, then times
 the JSON appendix (`figures_for` + the reporter's `build_appendix` + JSON encoding) of
 every commune and every province, three times, printing the best and the median.
+By default in the reporter's period-end order: every province asked with its communes
+(two at a time, threads: on PostgreSQL one's Python overlaps the other's wait for the
+server; on SQLite it gains little, docs/performance.md), then every commune, whose figures
+the province requests left in the figures cache (`--order communes` asks each commune
+first). Then some communes alone, with no cache (the single-commune target).
 
 How the data set is made (generating through NATS would take hours): a few "template"
 communes are simulated for real (`tthc simulate`'s generator, realistic stories), each
@@ -16,6 +21,7 @@ PostgreSQL COPY) after `alembic upgrade head`.
     .venv/bin/python bench/appendix_scale.py                       # SQLite under /tmp
     .venv/bin/python bench/appendix_scale.py --database-url postgresql+psycopg://postgres@127.0.0.1/tthc_bench
     .venv/bin/python bench/appendix_scale.py --reuse               # time again, keep the data
+    .venv/bin/python bench/appendix_scale.py --reuse --order communes --threads 1
 
 Targets: all communes + all provinces under 10 s in all; one commune under 50 ms.
 """
@@ -187,9 +193,7 @@ def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -
 
     t1 = time.perf_counter()
     n = insert_rows(engine, batches())
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    analyze(engine)
     t_ins = time.perf_counter() - t1
     per = [len(r) for r in rows_of.values()]
     return {
@@ -210,6 +214,18 @@ def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -
     }
 
 
+def analyze(engine: Any) -> None:
+    """Statistics; on PostgreSQL also the visibility map (`VACUUM ANALYZE`), as autovacuum
+    leaves it after a bulk load: without it no index-only scan (3 times slower)."""
+    if engine.url.get_backend_name() == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE case_state")
+
+
 def dataset_size(engine: Any) -> dict[str, Any]:
     with engine.connect() as conn:
         n = conn.exec_driver_sql("select count(*) from case_state").scalar()
@@ -225,11 +241,19 @@ def dataset_size(engine: Any) -> dict[str, Any]:
 # --- timing --------------------------------------------------------------------------
 
 
-def time_appendices(engine: Any, registry: Any, use_cache: bool) -> dict[str, Any]:
-    """One pass: the JSON appendix of every commune, then of every province (with communes).
+def time_appendices(
+    engine: Any, registry: Any, use_cache: bool, order: str = "provinces", threads: int = 2
+) -> dict[str, Any]:
+    """One pass: the JSON appendix of every commune and of every province (with communes).
 
     The figures cache starts empty; with `use_cache` False every request reads its rows.
+    `order` "provinces" is the reporter's period-end run: each province asked with its
+    communes (`threads` at a time, a thread pool), then every commune, whose figures
+    the province requests left in the cache. "communes" asks
+    every commune first, then the provinces.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from services.aggregator.queries import cache_of, figures_for
 
     cache = cache_of(engine)
@@ -243,20 +267,15 @@ def time_appendices(engine: Any, registry: Any, use_cache: bool) -> dict[str, An
     period = parse_period(PERIOD, "decree09")
     template = load_template(DEFAULT_TEMPLATE)
     now = int(NOW.timestamp() * 1_000_000)
-    per_commune: list[float] = []
-    size = 0
-    t0 = time.perf_counter()
-    for code in sorted(registry.communes):
+
+    def commune(code: str) -> tuple[float, int]:
         c0 = time.perf_counter()
         req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
         reply = figures_for(engine, registry, req, use_cache=use_cache)
         doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
-        size += len(orjson.dumps(doc))
-        per_commune.append(time.perf_counter() - c0)
-    t_communes = time.perf_counter() - t0
-    per_province: list[float] = []
-    t1 = time.perf_counter()
-    for code in sorted(registry.provinces):
+        return time.perf_counter() - c0, len(orjson.dumps(doc))
+
+    def province(code: str) -> tuple[float, int]:
         p0 = time.perf_counter()
         req = FiguresRequest(
             "province", code, period.start_instant, period.end_instant, now, with_communes=True
@@ -265,20 +284,130 @@ def time_appendices(engine: Any, registry: Any, use_cache: bool) -> dict[str, An
         doc = build_appendix(
             unit_info(registry, "province", code), period, reply, template, now, registry
         )
-        size += len(orjson.dumps(doc))
-        per_province.append(time.perf_counter() - p0)
-    t_provinces = time.perf_counter() - t1
-    per_commune.sort()
+        return time.perf_counter() - p0, len(orjson.dumps(doc))
+
+    def communes_pass() -> list[tuple[float, int]]:
+        return [commune(code) for code in sorted(registry.communes)]
+
+    def provinces_pass() -> list[tuple[float, int]]:
+        codes = sorted(registry.provinces)
+        if threads <= 1:
+            return [province(code) for code in codes]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(province, codes))
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    if order == "provinces":
+        per_province = provinces_pass()
+        t1 = time.perf_counter()
+        per_commune = communes_pass()
+        t_provinces, t_communes = t1 - t0, time.perf_counter() - t1
+    else:
+        per_commune = communes_pass()
+        t1 = time.perf_counter()
+        per_province = provinces_pass()
+        t_communes, t_provinces = t1 - t0, time.perf_counter() - t1
+    cpu = time.process_time() - cpu0
+    commune_times = sorted(t for t, _ in per_commune)
     return {
         "total": t_communes + t_provinces,
+        # This process's CPU (both threads; SQLite's work included, PostgreSQL's not).
+        "cpu": cpu,
         "communes": t_communes,
         "provinces": t_provinces,
-        "commune_median_ms": statistics.median(per_commune) * 1000,
-        "commune_p99_ms": per_commune[int(len(per_commune) * 0.99)] * 1000,
-        "commune_max_ms": per_commune[-1] * 1000,
-        "province_max_ms": max(per_province) * 1000,
-        "json_bytes": size,
+        "commune_median_ms": statistics.median(commune_times) * 1000,
+        "commune_p99_ms": commune_times[int(len(commune_times) * 0.99)] * 1000,
+        "commune_max_ms": commune_times[-1] * 1000,
+        "province_max_ms": max(t for t, _ in per_province) * 1000,
+        "json_bytes": sum(n for _, n in per_commune) + sum(n for _, n in per_province),
     }
+
+
+def time_single_communes(engine: Any, registry: Any, count: int, seed: int) -> dict[str, float]:
+    """One commune's appendix asked alone (no cache): median, p99 and max over `count`."""
+    from services.aggregator.queries import figures_for
+    from services.reporter.appendix import build_appendix, unit_info
+    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
+    from shared.domain.periods import parse_period
+    from shared.ports import FiguresRequest
+
+    period = parse_period(PERIOD, "decree09")
+    template = load_template(DEFAULT_TEMPLATE)
+    now = int(NOW.timestamp() * 1_000_000)
+    codes = random.Random(seed).sample(sorted(registry.communes), count)
+    times = []
+    for code in codes:
+        c0 = time.perf_counter()
+        req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
+        reply = figures_for(engine, registry, req, use_cache=False)
+        doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
+        orjson.dumps(doc)
+        times.append(time.perf_counter() - c0)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "p99_ms": times[int(len(times) * 0.99)] * 1000,
+        "max_ms": times[-1] * 1000,
+    }
+
+
+def write_cost(url: str, events: int, batch: int, rounds: int, seed: int) -> None:
+    """What the figures indexes (migration 0002) cost the write path: `apply_batch` CPU
+    and wall time over the same simulator events, schema at 0001 and at head, alternately.
+
+    `url` is a database of its own: its tables are emptied (and its schema moved between
+    revisions) for every round.
+    """
+    from alembic import command
+
+    from services.aggregator.db import alembic_config
+    from services.aggregator.models import aggregator_meta, case_event
+    from services.aggregator.store import BatchItem, CaseCache, apply_batch
+    from services.simulator.cli import build_config
+    from services.simulator.generate import valid_events
+
+    registry = load_registry()
+    picks = tuple(sorted(random.Random(seed).sample(sorted(registry.communes), 12)))
+    cfg = build_config(registry, picks, SIM_START, SIM_END, NOW)
+    payloads = []
+    for payload in valid_events(cfg):
+        payloads.append(payload)
+        if len(payloads) == events:
+            break
+    engine = make_engine(url)
+    print_machine(engine)
+    results: dict[str, list[tuple[float, float]]] = {"0001": [], "head": []}
+    for _ in range(rounds):
+        for revision in ("0001", "head"):
+            config = alembic_config(engine)
+            command.upgrade(config, "head")
+            if revision != "head":
+                command.downgrade(config, revision)
+            with engine.begin() as conn:
+                for table in (case_event, case_state, aggregator_meta):
+                    conn.execute(table.delete())
+            ensure_meta(engine)
+            items = [BatchItem(event_from_payload(p), seq=i + 1) for i, p in enumerate(payloads)]
+            cache = CaseCache()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            for i in range(0, len(items), batch):
+                apply_batch(engine, items[i : i + batch], registry.province_of, cache)
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            results[revision].append((cpu, wall))
+            print(
+                f"schema {revision}: {len(items):,} events in batches of {batch}: CPU "
+                f"{cpu:.2f}s ({cpu / len(items) * 1e6:.1f} us/event), wall {wall:.2f}s; "
+                f"load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    for revision, runs in results.items():
+        print(
+            f"summary schema {revision}: CPU {best_median([c for c, _ in runs])} s; wall "
+            f"{best_median([w for _, w in runs])} s",
+            flush=True,
+        )
+    command.upgrade(alembic_config(engine), "head")
+    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,21 +424,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cold-runs", type=int, default=1, help="timed runs without the cache (slower)"
     )
+    parser.add_argument(
+        "--order",
+        choices=("provinces", "communes"),
+        default="provinces",
+        help="provinces (with their communes) first, as the reporter's period-end run, "
+        "or every commune first",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="provinces asked at a time (provinces order)"
+    )
+    parser.add_argument(
+        "--single", type=int, default=300, help="communes timed alone, no cache (0: none)"
+    )
+    parser.add_argument(
+        "--write-cost",
+        metavar="URL",
+        help="instead: time apply_batch on simulator events with the schema at 0001 and at "
+        "head (the figures indexes), in this database of its own (emptied)",
+    )
+    parser.add_argument("--write-events", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args(argv)
+    if args.write_cost:
+        write_cost(args.write_cost, args.write_events, 1000, args.runs, args.seed)
+        return 0
 
     engine = make_engine(args.database_url)
     print_machine(engine)
     if not args.reuse:
         built = build_dataset(engine, args.templates, args.orphans, args.seed)
         print("dataset: " + orjson.dumps(built).decode(), flush=True)
+    else:  # a data set from an older schema gets the newer indexes (built once)
+        t0 = time.perf_counter()
+        migrate(engine)
+        analyze(engine)
+        print(f"migrated to head and analyzed in {time.perf_counter() - t0:.1f}s", flush=True)
     print("dataset size: " + orjson.dumps(dataset_size(engine)).decode(), flush=True)
     registry = load_registry()
     for use_cache in (True, False):
-        mode = "with the figures cache" if use_cache else "no cache (every request reads rows)"
+        mode = (
+            f"{args.order} first, {args.threads} thread(s), with the figures cache"
+            if use_cache
+            else f"{args.order} first, {args.threads} thread(s), no cache (every request reads)"
+        )
         runs = []
         for i in range(args.runs if use_cache else args.cold_runs):
-            result = time_appendices(engine, registry, use_cache)
+            result = time_appendices(engine, registry, use_cache, args.order, args.threads)
             runs.append(result)
             print(
                 f"run {i + 1} ({mode}): all {result['total']:.2f}s (communes "
@@ -317,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"median {result['commune_median_ms']:.1f} ms, p99 "
                 f"{result['commune_p99_ms']:.1f} ms, max {result['commune_max_ms']:.1f} ms; "
                 f"slowest province {result['province_max_ms']:.0f} ms; "
-                f"{result['json_bytes']:,} JSON bytes; load {os.getloadavg()[0]:.2f}",
+                f"{result['json_bytes']:,} JSON bytes; CPU {result['cpu']:.2f}s; load "
+                f"{os.getloadavg()[0]:.2f}",
                 flush=True,
             )
         if runs:
@@ -330,6 +492,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"commune: {best_median([r['commune_max_ms'] for r in runs])} ms",
                 flush=True,
             )
+    if args.single:
+        single = time_single_communes(engine, registry, args.single, args.seed)
+        print(
+            f"one commune alone ({args.single} communes, no cache): median "
+            f"{single['median_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, max "
+            f"{single['max_ms']:.1f} ms; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
     print_machine()
     engine.dispose()
     return 0

@@ -95,3 +95,64 @@ def random_window(rng: random.Random) -> tuple[int, int, int]:
     end = start + rng.randrange(1, 120) * DAY
     now = end + rng.randrange(-20, 60) * DAY
     return start, end, now
+
+
+def orderly_events(rng: random.Random, commune: str, case_id: str) -> list[CaseEvent]:
+    """One well-formed case (no anomaly): received, then waits, maybe a letter, maybe an end.
+
+    Many of these have waits (supplements, pauses) and no letter and end: the cases a
+    figures query may count by group like plain ones once they have ended.
+    """
+    t = T0 + rng.randrange(0, 60 * DAY // HOUR) * HOUR
+    due = t + rng.randrange(1, 30 * DAY // HOUR) * HOUR
+    n = 0
+    events: list[CaseEvent] = []
+    field = rng.choice(FIELDS)
+
+    def add(kind: str, at: int, **own: object) -> None:
+        nonlocal n
+        n += 1
+        events.append(
+            CaseEvent(
+                event_id=f"{commune}-{case_id}-o{n}",
+                event_type=kind,
+                case_id=case_id,
+                commune_code=commune,
+                occurred_at=at,
+                channel=own.get("channel"),  # type: ignore[arg-type]
+                due_at=own.get("due_at"),  # type: ignore[arg-type]
+                field=field,
+            )
+        )
+
+    add("received", t, channel=rng.choice(CHANNELS), due_at=due)
+    for _ in range(rng.randint(0, 2)):
+        t += rng.randrange(1, 10 * DAY // HOUR) * HOUR
+        ask, back = rng.choice(
+            (("supplement_requested", "supplement_received"), ("paused", "resumed"))
+        )
+        add(ask, t)
+        if rng.random() < 0.2:
+            return events  # still waiting
+        t += rng.randrange(1, 10 * DAY // HOUR) * HOUR
+        due += rng.randrange(0, 5 * DAY // HOUR) * HOUR
+        add(back, t, due_at=due if rng.random() < 0.5 else None)
+    if rng.random() < 0.15:
+        t += rng.randrange(1, 5 * DAY // HOUR) * HOUR
+        add("apology_sent", t)
+    if rng.random() < 0.85:
+        t += rng.randrange(1, 20 * DAY // HOUR) * HOUR
+        add(rng.choice(("resolved", "resolved", "resolved", "returned", "withdrawn")), t)
+    return events
+
+
+def orderly_cases(
+    rng: random.Random, communes: tuple[str, ...], per_commune: int
+) -> list[tuple[CaseSummary, int]]:
+    """Folded well-formed cases (`orderly_events`) of these communes, with first instants."""
+    out = []
+    for commune in communes:
+        for i in range(rng.randint(per_commune // 2, per_commune)):
+            events = orderly_events(rng, commune, f"W{i}")
+            out.append((fold_case(events), min(e.occurred_at for e in events)))
+    return out

@@ -12,7 +12,7 @@ The schema is created by Alembic migrations (`services/aggregator/migrations/`),
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -48,14 +48,47 @@ class CaseEventRow(AggregatorModel, table=True):
     stored_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+PLAIN_INDEX_COLUMNS = (
+    "commune_code",
+    "channel",
+    "end_kind",
+    "lateness",
+    "field",
+    "received_at",
+    "ended_at",
+    "overdue_at",
+    # Always NULL here: listed so that SQLite (before 3.42) sees the index as covering
+    # `summary IS NULL` too and never visits the table.
+    "summary",
+)
+
+
 class CaseStateRow(AggregatorModel, table=True):
     """A case's folded story. Instants are µs since the epoch (UTC)."""
 
     __tablename__ = "case_state"
     __table_args__ = (
-        Index("ix_case_state_received", "commune_code", "received_at"),
-        Index("ix_case_state_ended", "commune_code", "ended_at"),
         Index("ix_case_state_province", "province_code", "commune_code"),
+        # The figures' read side (queries.py), from migration 0002, which dropped 0001's
+        # (commune_code, received_at) and (commune_code, ended_at): these two serve
+        # every figures query, and each index is paid for on every case row written.
+        # Plain cases (no waits, letters or anomalies, about 95%) in the order they are
+        # counted by group, covering every column the count reads: read in index
+        # order, no table look-up, no sort.
+        Index(
+            "ix_case_state_plain",
+            *PLAIN_INDEX_COLUMNS,
+            sqlite_where=text("summary IS NULL"),
+            postgresql_where=text("summary IS NULL"),
+        ),
+        # The other cases (about 5%): found without visiting the plain ones.
+        Index(
+            "ix_case_state_rich",
+            "commune_code",
+            "received_at",
+            sqlite_where=text("summary IS NOT NULL"),
+            postgresql_where=text("summary IS NOT NULL"),
+        ),
     )
 
     commune_code: str = Field(sa_column=Column(String(5), primary_key=True))

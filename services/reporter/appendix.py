@@ -156,8 +156,9 @@ def check_figures(
 def build_rows(template: Template, figures: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One object per template row: stt, label, unit, key, formula, value, display, note."""
     rows: list[dict[str, Any]] = []
+    values = dict(figures)  # read only (`TemplateRow.value`): one copy for every row
     for row in template.rows:
-        value = row.value(dict(figures)) if row.has_value else None
+        value = row.value(values) if row.has_value else None
         rows.append(
             {
                 "stt": row.stt,

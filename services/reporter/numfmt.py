@@ -32,6 +32,8 @@ def format_number(value: int | float | Decimal | None, decimals: int = 2) -> str
     """A number the Vietnamese way: 1.594; 1.234,5; -12; None -> '-'."""
     if value is None:
         return MISSING
+    if type(value) is int:  # counts, most of an appendix: no Decimal needed (same text)
+        return f"{value:,}".replace(",", ".")
     number = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     sign = "-" if number < 0 else ""
     text = f"{abs(number):f}"

@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import bindparam, func, insert, select, text
 
 from services.aggregator import store
 from services.aggregator.db import make_engine, migrate
@@ -15,20 +15,23 @@ from services.aggregator.queries import figures_for, load_cases
 from shared.domain.figures import anomaly_report, compute_figures, sum_anomaly_reports, sum_figures
 from shared.ports import FiguresRequest
 from shared.registry import load_registry
-from tests.figureskit import random_cases, random_window
+from tests.figureskit import orderly_cases, random_cases, random_window
 
 REGISTRY = load_registry()
 PROVINCE = "01"
 COMMUNES = REGISTRY.communes_of(PROVINCE)[:4]
 
 
-def filled(url: str, seed: int):
-    """An engine on a migrated database holding random cases of four communes."""
+def filled(url: str, seed: int, orderly: bool = False):
+    """An engine on a migrated database holding random cases of four communes.
+
+    `orderly`: well-formed stories (waits, letters, ends; no anomaly) instead.
+    """
     engine = make_engine(url)
     migrate(engine)
     store.ensure_meta(engine)
     rng = random.Random(seed)
-    cases = random_cases(rng, COMMUNES, 60)
+    cases = (orderly_cases if orderly else random_cases)(rng, COMMUNES, 60)
     with engine.begin() as conn:
         conn.execute(case_state.delete())
         rows = [store.row_from_summary(c, first, PROVINCE) for c, first in cases]
@@ -79,6 +82,71 @@ def test_postgres_figures_equal_compute_figures(fresh_postgres_url: str, seed: i
         check(engine, cases, random.Random(seed))
     finally:
         engine.dispose()
+
+
+def waited_and_ended(engine) -> int:
+    """How many stored cases only waited (no letter, no anomaly) and have ended."""
+    c = case_state.c
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).where(
+                c.summary.is_not(None),
+                c.apology_count == 0,
+                c.anomaly_count == 0,
+                c.ended_at.is_not(None),
+            )
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sqlite_waits_and_letters_equal_compute_figures(tmp_path: Path, seed: int) -> None:
+    """Well-formed stories with waits and letters (counted by group once ended): equal too."""
+    engine, cases = filled(f"sqlite:///{tmp_path / 'w.sqlite3'}", 200 + seed, orderly=True)
+    try:
+        assert waited_and_ended(engine) > 10
+        check(engine, cases, random.Random(seed))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_postgres_waits_and_letters_equal_compute_figures(
+    fresh_postgres_url: str, seed: int
+) -> None:
+    """The same on PostgreSQL."""
+    engine, cases = filled(fresh_postgres_url, 300 + seed, orderly=True)
+    try:
+        assert waited_and_ended(engine) > 10
+        check(engine, cases, random.Random(seed))
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
+    """SQLite counts plain cases from the covering index in group order (no sort, no
+    table look-up) and finds the cases it rebuilds through the small rich-case index."""
+    from sqlalchemy.dialects import sqlite
+
+    from services.aggregator.queries import _PLAIN_GROUPS, _rich_cases_stmt
+
+    engine, _ = filled(f"sqlite:///{tmp_path / 'p.sqlite3'}", 1)
+    try:
+        params = {"communes": list(COMMUNES), "start": 1, "end": 2}
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            explain = text("EXPLAIN QUERY PLAN " + _PLAIN_GROUPS.text)
+            explain = explain.bindparams(bindparam("communes", expanding=True))
+            plan = [r[-1] for r in conn.execute(explain, params)]
+            rich = _rich_cases_stmt(COMMUNES, 1, 2).compile(
+                dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+            )
+            rich_plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {rich}")]
+    finally:
+        engine.dispose()
+    plain_part = plan[: plan.index("UNION ALL")]  # the plain cases' half of the query
+    assert any("COVERING INDEX ix_case_state_plain" in line for line in plain_part), plan
+    assert not any("TEMP B-TREE" in line for line in plain_part), plan
+    assert any("ix_case_state_rich" in line for line in rich_plan), rich_plan
 
 
 def test_cache_reuses_communes_and_follows_writes(tmp_path: Path) -> None:

@@ -118,6 +118,23 @@ class TestMigrations:
             inspect(engine).get_table_names()
         )
 
+    def test_downgrade_to_0001_and_back_keeps_rows_and_matches_models(self, engine: Engine) -> None:
+        """0002 (the figures indexes) goes down to 0001 and up again on a table with rows."""
+        from alembic import command
+
+        from services.aggregator.db import alembic_config
+
+        store.apply_batch(engine, items(story()), province_of)
+        before = store.counts(engine)
+        command.downgrade(alembic_config(engine), "0001")
+        names = {i["name"] for i in inspect(engine).get_indexes("case_state")}
+        assert {"ix_case_state_received", "ix_case_state_ended"} <= names
+        assert not names & {"ix_case_state_plain", "ix_case_state_rich"}
+        migrate(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert store.counts(engine) == before
+
     def test_upgrade_is_idempotent(self, engine: Engine) -> None:
         """Running the migrations again on a migrated database changes nothing."""
         migrate(engine)

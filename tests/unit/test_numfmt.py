@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -36,6 +37,18 @@ from shared.domain.timeutil import parse_rfc3339
 def test_format_number(value, text):
     """Dots between thousands, a comma before decimals, '-' for a missing value."""
     assert format_number(value) == text
+
+
+def test_whole_numbers_read_as_their_decimal_form():
+    """The fast path for counts writes what the Decimal path writes for the same value."""
+    import random
+
+    rng = random.Random(7)
+    values = [0, 1, -1, 999, 1000, -1000, 10**12] + [
+        rng.randrange(-(10 ** rng.randint(1, 13)), 10 ** rng.randint(1, 13)) for _ in range(500)
+    ]
+    for value in values:
+        assert format_number(value) == format_number(float(value)) == format_number(Decimal(value))
 
 
 @pytest.mark.parametrize(

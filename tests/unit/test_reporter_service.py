@@ -155,3 +155,57 @@ def test_next_due_is_the_next_cut_off_plus_grace(tmp_path):
     clock = Clock("2024-03-20T08:00:00+07:00")
     svc = service(tmp_path, clock, FakeFiguresSource(registry(), []), kinds=("month",))
     assert svc.next_due(clock()) == parse_rfc3339("2024-04-16T00:00:00+07:00")
+
+
+async def test_period_end_asks_provinces_two_at_a_time_then_communes(tmp_path):
+    """Provinces (with their communes) are asked first, PROVINCES_IN_FLIGHT at a time, and
+    the run makes the same snapshots as one asking them one by one."""
+    import asyncio
+
+    from services.reporter import snapshots
+    from services.reporter.templates import load_template
+    from shared.domain.periods import parse_period
+
+    class SlowSource(FakeFiguresSource):
+        """Answers after a moment, noting the most requests in flight at once."""
+
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.in_flight = self.most = 0
+
+        async def figures(self, request):
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            try:
+                await asyncio.sleep(0.01)
+                return await super().figures(request)
+            finally:
+                self.in_flight -= 1
+
+    reg = registry()
+    now = parse_rfc3339("2024-04-02T08:00:00+07:00")
+    period = parse_period("2024-Q1")
+
+    async def run(source, root):
+        store = SnapshotStore(root)
+        results = await snapshots.make_period_snapshots(
+            period, source, store, reg, load_template(None), now
+        )
+        return {(r["unit"]["kind"], r["unit"]["code"]): r["hash"] for r, _ in results}
+
+    source = SlowSource(reg, sample_events())
+    made = await run(source, tmp_path / "two")
+    n_provinces = len(reg.provinces)
+    assert n_provinces >= 2
+    assert [r.unit_kind for r in source.requests[:n_provinces]] == ["province"] * n_provinces
+    assert {r.unit_kind for r in source.requests[n_provinces:]} == {"commune"}
+    assert source.most == snapshots.PROVINCES_IN_FLIGHT == 2
+    one_by_one = SlowSource(reg, sample_events())
+    original = snapshots.PROVINCES_IN_FLIGHT
+    snapshots.PROVINCES_IN_FLIGHT = 1
+    try:
+        assert await run(one_by_one, tmp_path / "one") == made
+    finally:
+        snapshots.PROVINCES_IN_FLIGHT = original
+    assert one_by_one.most == 1
+    assert ("commune", COMMUNE) in made
