@@ -16,13 +16,13 @@ from sqlalchemy.engine import make_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, cache_mib: int = 64) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # page cache, KiB
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA journal_size_limit=67108864")  # WAL file cut back to 64 MiB
     cursor.close()
@@ -46,7 +46,7 @@ def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
+def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int = 64) -> Engine:
     """An engine for `url`; for SQLite the file's directory is created and pragmas set.
 
     `background_checkpoints` (SQLite, the aggregator service): commits never checkpoint
@@ -54,13 +54,18 @@ def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
     SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that
     crosses the mark and syncs the files there: measured on batches of 70 events, it
     put the commit's p99 at 45 ms instead of 18.5 and cost a third of the wall time
-    (docs/performance.md)."""
+    (docs/performance.md). `cache_mib`: SQLite's page cache of each connection (each
+    connection has its own: the aggregator's readers get a smaller one than its writer)."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine,
+            "connect",
+            lambda conn, record: _sqlite_pragmas(conn, record, cache_mib=cache_mib),
+        )
         if background_checkpoints:
             event.listen(engine, "connect", _no_auto_checkpoint)
         return engine

@@ -148,6 +148,7 @@ def event_from_handoff(p: dict[str, Any]) -> CaseEvent:
 
 
 GC_YOUNG_THRESHOLD = 50_000
+READ_CACHE_MIB = 16  # SQLite page cache of each reading connection
 # SQLite: the WAL is checkpointed (copied into the database file and synced) by a task
 # of its own at most this often, never inside a batch's commit (db.checkpoint).
 CHECKPOINT_SECONDS = 1.0
@@ -162,7 +163,8 @@ class AggregatorService:
         self.settings = settings
         self.metrics = AggregatorMetrics(registry)
         self.units: UnitRegistry | None = None
-        self.engine: Engine | None = None
+        self.engine: Engine | None = None  # the writer's (apply_batch)
+        self.read_engine: Engine | None = None  # gauges, figures queries, checkpoints
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self._psub: Any = None
@@ -184,6 +186,9 @@ class AggregatorService:
         settings = self.settings
         self.units = await asyncio.to_thread(registry_for, settings)
         self.engine = make_engine(settings.database_url, background_checkpoints=True)
+        # Readers get their own, smaller SQLite page caches: each connection has one,
+        # and full-table reads (the gauges) would fill a 64 MiB one each.
+        self.read_engine = make_engine(settings.database_url, cache_mib=READ_CACHE_MIB)
         self.case_cache.clear()
         # The cache keeps ~10^5 objects alive, which CPython's full collections walk
         # again and again at the default thresholds (700 allocations a young collection):
@@ -264,6 +269,8 @@ class AggregatorService:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(checkpoint, self.engine)
             self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     # --- the hot path -----------------------------------------------------------------
 
@@ -381,7 +388,7 @@ class AggregatorService:
         in WAL mode with synchronous=NORMAL writes the WAL without syncing; this task
         syncs it, so a machine crash loses at most about CHECKPOINT_SECONDS of commits
         (a process crash loses nothing: the WAL is in the file)."""
-        assert self.engine is not None
+        assert self.read_engine is not None
         done = self.batches_committed
         while not self._stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -391,7 +398,7 @@ class AggregatorService:
             done = self.batches_committed
             started = time.perf_counter()
             try:
-                result = await asyncio.to_thread(checkpoint, self.engine)
+                result = await asyncio.to_thread(checkpoint, self.read_engine)
             except Exception as exc:  # locked by another process: the next one catches up
                 log.warning("checkpoint_failed", error=str(exc))
                 continue
@@ -402,10 +409,10 @@ class AggregatorService:
     # --- gauges and the overdue sweep -------------------------------------------------
 
     async def _refresh_gauges(self) -> None:
-        assert self.engine is not None
+        assert self.read_engine is not None
         try:
             live = await asyncio.to_thread(
-                live_figures, self.engine, self.settings.unit_label, now_us()
+                live_figures, self.read_engine, self.settings.unit_label, now_us()
             )
             self.metrics.set_live(live)
             self.metrics.last_sweep.set(time.time())
@@ -476,7 +483,7 @@ class AggregatorService:
             return FiguresReply({}, {}, {}, error=f"bad request: {exc}").to_json()
         try:
             assert self.units is not None
-            reply = await asyncio.to_thread(figures_for, self.engine, self.units, request)
+            reply = await asyncio.to_thread(figures_for, self.read_engine, self.units, request)
         except Exception as exc:
             log.error("figures_query_failed", error=str(exc), unit=request.unit_code)
             reply = FiguresReply({}, {}, {}, error=f"figures failed: {exc}")
