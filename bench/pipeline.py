@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -510,11 +511,16 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
         ("aggregator_batch_events", text, "tthc_aggregator_batch_size", 1),
     ):
         stage = histogram(source, name)
+        total = stage[-1][1] if stage else 0
         stages[label] = {
             f"p{round(q * 100)}": round(v * scale, 1)
             for q in (0.5, 0.99)
             if (v := quantile(stage, q)) is not None
-        } | {"count": stage[-1][1] if stage else 0}
+        } | {
+            "count": total,
+            # the bucket bound every observation is under (the largest one, roughly)
+            "max_under": next((le * scale for le, c in stage if c >= total), None),
+        }
     p = {q: quantile(buckets, q) for q in (0.5, 0.95, 0.99)}
     return {
         "mode": mode,
@@ -593,6 +599,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--quiet", action="store_true")
         if name == "latency":
             p.add_argument("--rate", type=float, default=2000.0, help="events per second")
+            p.add_argument(
+                "--nats-store",
+                type=Path,
+                help="where nats-server keeps its store (default: the temporary work "
+                "directory, beside the database; e.g. a directory under /dev/shm puts it "
+                "on another file system, as a deployment with its own volumes has)",
+            )
             p.add_argument("--seconds", type=float, default=10.0)
             p.add_argument("--full", action="store_true", help="60 s (the target's run)")
     args = parser.parse_args(argv)
@@ -602,12 +615,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix=f"tthc-bench-{args.bench}-") as tmp:
         workdir = Path(tmp)
         (workdir / "data").mkdir()
-        server = LocalNatsServer(store_dir=workdir / "nats").start()
+        store = getattr(args, "nats_store", None)
+        if store is not None:
+            store = Path(tempfile.mkdtemp(prefix="tthc-bench-nats-", dir=store))
+        server = LocalNatsServer(store_dir=store or workdir / "nats").start()
         try:
             runner = {"drain": run_drain, "latency": run_latency, "memory": run_memory}
             result = asyncio.run(runner[args.bench](args, workdir, server))
         finally:
             server.stop()
+            if store is not None:
+                shutil.rmtree(store, ignore_errors=True)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(f"{args.bench} ({args.db}):")
     for key, value in result.items():

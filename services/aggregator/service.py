@@ -149,6 +149,7 @@ def event_from_handoff(p: dict[str, Any]) -> CaseEvent:
 
 GC_YOUNG_THRESHOLD = 50_000
 READ_CACHE_MIB = 16  # SQLite page cache of each reading connection
+SLOW_BATCH_SECONDS = 0.25  # a batch slower than this is logged with its steps' times
 # SQLite: the WAL is checkpointed (copied into the database file and synced) by a task
 # of its own at most this often, never inside a batch's commit (db.checkpoint).
 CHECKPOINT_SECONDS = 1.0
@@ -363,7 +364,16 @@ class AggregatorService:
             except Exception as exc:  # redelivered later; the event ids make it harmless
                 log.warning("ack_failed", error=str(exc))
         m = self.metrics
-        m.batch_duration.observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        m.batch_duration.observe(took)
+        if took > SLOW_BATCH_SECONDS:
+            # Cumulative seconds at the end of each step inside the transaction.
+            log.warning(
+                "slow_batch",
+                seconds=round(took, 3),
+                events=len(group.items),
+                steps={k: round(v, 3) for k, v in result.phases.items()},
+            )
         m.batch_size.observe(len(group.items))
         m.events_applied.inc(len(result.applied))
         m.duplicates.inc(result.duplicates)

@@ -50,6 +50,8 @@ class BatchResult:
     duplicates: int = 0
     cases: list[CaseSummary] = field(default_factory=list)  # the re-folded cases
     commit_us: int = 0
+    # seconds spent in each step (for the service's slow-batch warning)
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def now_us() -> int:
@@ -513,8 +515,12 @@ def _apply_batch(
             unique[item.event.event_id] = item
     result = BatchResult()
     stamp = now_us()
+    clock = time.perf_counter
+    started = clock()
+    phases = result.phases
     with engine.begin() as conn:
         before = _lock_meta(conn)  # first: on PostgreSQL this serialises concurrent writers
+        phases["begin"] = clock() - started
         if cache is not None and cache.events_stored != before["events_stored"]:
             cache.clear()  # first batch, or events stored by someone else since
         stored = _stored_ids(conn, list(unique))
@@ -558,8 +564,10 @@ def _apply_batch(
                     held_events = cached.get(it.event.case_key)
                     if held_events is not None:
                         held_events.append(_bare(it.event))
+            phases["insert"] = clock() - started
             by_case = load_case_events(conn, [k for k in keys if k not in cached])
             by_case.update(cached)
+            phases["load"] = clock() - started
             rows = []
             for key in keys:
                 events = by_case[key]
@@ -567,7 +575,9 @@ def _apply_batch(
                 result.cases.append(summary)
                 first = min(e.occurred_at for e in events)
                 rows.append(row_tuple(summary, first, province_of(key[0])))
+            phases["fold"] = clock() - started
             replace_case_tuples(conn, rows)
+            phases["upsert"] = clock() - started
             after["events_stored"] += len(new)
             seqs = [it.seq for it in new if it.seq is not None]
             if seqs:
@@ -576,6 +586,8 @@ def _apply_batch(
                 after["last_event_at"], *(it.event.occurred_at for it in new)
             )
         _write_meta(conn, before, after)
+        phases["meta"] = clock() - started
+    phases["commit"] = clock() - started
     if cache is not None:  # committed: the cache now holds what the database does
         if new:
             for key in keys:

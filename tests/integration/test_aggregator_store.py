@@ -320,3 +320,14 @@ class TestQueries:
             engine, load_registry(), FiguresRequest("province", "99", START, END, LATER)
         )
         assert reply.error == "unknown province 99"
+
+
+def test_batch_reports_the_time_of_each_step(engine: Engine) -> None:
+    """The service's slow-batch warning reads these: every step, cumulative, in order."""
+    result = store.apply_batch(engine, items(story()), load_registry(None).province_of)
+    steps = ["begin", "insert", "load", "fold", "upsert", "meta", "commit"]
+    assert list(result.phases) == steps
+    times = [result.phases[s] for s in steps]
+    assert all(t >= 0 for t in times) and times == sorted(times)
+    again = store.apply_batch(engine, items(story()), load_registry(None).province_of)
+    assert again.duplicates == len(story()) and "insert" not in again.phases  # nothing new
