@@ -5,9 +5,9 @@ hand-off messages (each carries many events) and groups them: a group goes to th
 committer as soon as it is free and grows, up to TTHC_BATCH_SIZE events, only while it
 is busy; the committer applies each group in one database transaction (in a thread, so
 the event loop keeps fetching and answering) and acknowledges the messages only after
-the commit. A failed transaction is counted,
-logged and retried with back-off (the messages marked in progress meanwhile); the
-service never crashes on it.
+the commit. A failed transaction is counted, logged and retried with back-off (the
+messages marked in progress meanwhile); the service never crashes on it. On SQLite a
+task of its own checkpoints the WAL, never a commit.
 
 Also: figures over NATS request/reply (FastStream subscriber on `tthc.query.figures`),
 the live gauges refreshed after batches and by the overdue sweep, and the consumer lag.
@@ -172,7 +172,8 @@ class AggregatorService:
         self._broker: Any = None
         self._ops: OpsServer | None = None
         self._queue: asyncio.Queue[Fetched | None] = asyncio.Queue(maxsize=1)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[None]] = []  # fetch, process, gauges
+        self._checkpointer: asyncio.Task[None] | None = None  # SQLite only
         self._stopping = asyncio.Event()
         self._dirty = asyncio.Event()
         self._committing = False
@@ -222,8 +223,8 @@ class AggregatorService:
             asyncio.create_task(self._gauge_loop(), name="aggregator-gauges"),
         ]
         if self.engine.dialect.name == "sqlite":
-            self._tasks.append(
-                asyncio.create_task(self._checkpoint_loop(), name="aggregator-checkpoint")
+            self._checkpointer = asyncio.create_task(
+                self._checkpoint_loop(), name="aggregator-checkpoint"
             )
         self._ready = True
         log.info("aggregator_started", database=self.engine.url.get_backend_name())
@@ -232,7 +233,7 @@ class AggregatorService:
         self._ready = False
         self._stopping.set()
         self._dirty.set()
-        fetch, process, gauges = (self._tasks or [None, None, None])[:3]
+        fetch, process, gauges = self._tasks or (None, None, None)
         if fetch is not None:
             await asyncio.wait({fetch}, timeout=FETCH_IDLE_SECONDS + 5)
             if not fetch.done():
@@ -244,12 +245,12 @@ class AggregatorService:
                 process.cancel()
         if gauges is not None:
             gauges.cancel()
-        for task in self._tasks[3:]:  # the checkpointer
-            task.cancel()
-        for task in self._tasks:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+        for task in [*self._tasks, *filter(None, [self._checkpointer])]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks = []
+        self._tasks, self._checkpointer = [], None
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await self._broker.stop()
