@@ -16,7 +16,9 @@ from sqlalchemy.engine import make_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, cache_mib: int = 64) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, cache_mib: int = 64, auto_checkpoint: bool = True
+) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
@@ -25,6 +27,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, cache_mib: int = 64) ->
     cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # page cache, KiB
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA journal_size_limit=67108864")  # WAL file cut back to 64 MiB
+    if not auto_checkpoint:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -38,12 +42,6 @@ def database_missing(url: str) -> bool:
         return False
     database = make_url(url).database
     return bool(database) and database != ":memory:" and not Path(database).exists()
-
-
-def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.close()
 
 
 def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int = 64) -> Engine:
@@ -64,10 +62,10 @@ def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int =
         event.listen(
             engine,
             "connect",
-            lambda conn, record: _sqlite_pragmas(conn, record, cache_mib=cache_mib),
+            lambda conn, record: _sqlite_pragmas(
+                conn, record, cache_mib=cache_mib, auto_checkpoint=not background_checkpoints
+            ),
         )
-        if background_checkpoints:
-            event.listen(engine, "connect", _no_auto_checkpoint)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 

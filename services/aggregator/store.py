@@ -81,36 +81,10 @@ def current_wait(summary: CaseSummary) -> str | None:
     return None
 
 
-def row_from_summary(
-    summary: CaseSummary, first_event_at: int | None, province_code: str | None
-) -> dict[str, Any]:
-    """The `case_state` row of a folded case."""
-    return {
-        "commune_code": summary.commune_code,
-        "case_id": summary.case_id,
-        "province_code": province_code,
-        "received_at": summary.received_at,
-        "ended_at": summary.ended_at,
-        "overdue_at": summary.overdue_at,
-        "due_at": summary.due_at,
-        "first_event_at": first_event_at,
-        "last_event_at": summary.last_event_at,
-        "channel": summary.channel,
-        "field": summary.field,
-        "end_kind": summary.end_kind,
-        "lateness": summary.lateness,
-        "waiting": current_wait(summary),
-        "apology_count": len(summary.apologies),
-        "anomaly_count": len(summary.anomalies),
-        "event_count": summary.event_count,
-        "summary": summary_json(summary),
-    }
-
-
 STATE_COLUMNS: tuple[str, ...] = tuple(c.name for c in case_state.columns)
 
 
-def row_tuple(summary: CaseSummary, first_event_at: int, province_code: str | None) -> tuple:
+def row_tuple(summary: CaseSummary, first_event_at: int | None, province_code: str | None) -> tuple:
     """The `case_state` row of a folded case, as a tuple in `ROW_TUPLE_COLUMNS` order
     (the hot path and the rebuild write tuples: no dict per row)."""
     return (
@@ -156,6 +130,16 @@ ROW_TUPLE_COLUMNS = (
     "summary",
 )
 assert set(ROW_TUPLE_COLUMNS) == set(STATE_COLUMNS), "case_state changed: update row_tuple"
+
+
+def row_from_summary(
+    summary: CaseSummary, first_event_at: int | None, province_code: str | None
+) -> dict[str, Any]:
+    """The `case_state` row of a folded case, as a dict (`row_tuple` by column name)."""
+    return dict(
+        zip(ROW_TUPLE_COLUMNS, row_tuple(summary, first_event_at, province_code), strict=True)
+    )
+
 
 # What `summary_from_row` reads, in this order (select these columns).
 SUMMARY_COLUMNS = [
@@ -249,11 +233,12 @@ def ensure_meta(engine: Engine) -> None:
             conn.execute(insert(aggregator_meta), missing)
 
 
-def read_meta(conn: Connection) -> dict[str, int]:
-    values = dict.fromkeys(META_KEYS, 0)
-    for key, value in conn.execute(select(aggregator_meta.c.key, aggregator_meta.c.value)):
-        values[key] = int(value)
-    return values
+def read_meta(conn: Connection, lock: bool = False) -> dict[str, int]:
+    """The counters (absent ones 0). `lock`: on PostgreSQL, `FOR UPDATE`, which
+    serialises concurrent writers (SQLite has one writer at a time anyway)."""
+    suffix = " FOR UPDATE" if lock and conn.dialect.name == "postgresql" else ""
+    rows = conn.exec_driver_sql(f"SELECT key, value FROM aggregator_meta{suffix}").all()
+    return dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in rows}
 
 
 def _write_meta(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
@@ -270,14 +255,6 @@ def _write_meta(conn: Connection, before: dict[str, int], after: dict[str, int])
         for value, key in changed:
             if key not in present:
                 conn.execute(insert(aggregator_meta).values(key=key, value=value))
-
-
-def _lock_meta(conn: Connection) -> dict[str, int]:
-    """Read the counters, locking them (PostgreSQL: serialises concurrent writers; SQLite
-    has one writer at a time anyway)."""
-    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    rows = conn.exec_driver_sql(f"SELECT key, value FROM aggregator_meta{lock}").all()
-    return dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in rows}
 
 
 # --- applying a batch ------------------------------------------------------------------
@@ -519,7 +496,7 @@ def _apply_batch(
     started = clock()
     phases = result.phases
     with engine.begin() as conn:
-        before = _lock_meta(conn)  # first: on PostgreSQL this serialises concurrent writers
+        before = read_meta(conn, lock=True)  # first: serialises writers on PostgreSQL
         phases["begin"] = clock() - started
         if cache is not None and cache.events_stored != before["events_stored"]:
             cache.clear()  # first batch, or events stored by someone else since
