@@ -27,6 +27,22 @@ LATER = (
 )
 
 
+def _event(
+    commune: str, case_id: str, suffix: str, kind: str, t: int, field: str, own: dict
+) -> CaseEvent:
+    """One generated event, id `<commune>-<case>-<suffix>` (channel/due_at from `own`)."""
+    return CaseEvent(
+        event_id=f"{commune}-{case_id}-{suffix}",
+        event_type=kind,
+        case_id=case_id,
+        commune_code=commune,
+        occurred_at=t,
+        channel=own.get("channel"),
+        due_at=own.get("due_at"),
+        field=field,
+    )
+
+
 def random_events(rng: random.Random, commune: str, case_id: str) -> list[CaseEvent]:
     """One case: usually a `received`, then 0-5 random events within ~100 days."""
     events = []
@@ -38,18 +54,7 @@ def random_events(rng: random.Random, commune: str, case_id: str) -> list[CaseEv
     def add(kind: str, t: int, **own: object) -> None:
         nonlocal n
         n += 1
-        events.append(
-            CaseEvent(
-                event_id=f"{commune}-{case_id}-{n}",
-                event_type=kind,
-                case_id=case_id,
-                commune_code=commune,
-                occurred_at=t,
-                channel=own.get("channel"),  # type: ignore[arg-type]
-                due_at=own.get("due_at"),  # type: ignore[arg-type]
-                field=rng.choice(FIELDS),
-            )
-        )
+        events.append(_event(commune, case_id, str(n), kind, t, rng.choice(FIELDS), own))
 
     received = at()
     if rng.random() < 0.9:
@@ -112,18 +117,7 @@ def orderly_events(rng: random.Random, commune: str, case_id: str) -> list[CaseE
     def add(kind: str, at: int, **own: object) -> None:
         nonlocal n
         n += 1
-        events.append(
-            CaseEvent(
-                event_id=f"{commune}-{case_id}-o{n}",
-                event_type=kind,
-                case_id=case_id,
-                commune_code=commune,
-                occurred_at=at,
-                channel=own.get("channel"),  # type: ignore[arg-type]
-                due_at=own.get("due_at"),  # type: ignore[arg-type]
-                field=field,
-            )
-        )
+        events.append(_event(commune, case_id, f"o{n}", kind, at, field, own))
 
     add("received", t, channel=rng.choice(CHANNELS), due_at=due)
     for _ in range(rng.randint(0, 2)):
