@@ -1,11 +1,11 @@
 """`tthc appendix` and `tthc snapshots list|show|diff|make`.
 
-Figures source. The composition root (services/cli.py) sets
-`args.figures_source_factory`: a callable `factory(settings) -> source`, where source is
-either an async context manager yielding an object with `async figures(request)`, or an
-object with `async figures(FiguresRequest) -> FiguresReply` and an optional `close()`
-(plain or async) called once the command is done. A reply with `error` set is a
-failure (exit status 1). Tests inject a fake factory the same way.
+Figures source. Every command gets the composition root's context (shared/context.py):
+its `figures_source()` is either an async context manager yielding an object with
+`async figures(request)`, or an object with `async figures(FiguresRequest) ->
+FiguresReply` and an optional `close()` (plain or async) called once the command is
+done. A reply with `error` set is a failure (exit status 1). Tests hand in a fake
+context the same way.
 
 Output files. `--format json` (default) and `csv` print to standard output unless
 `--out PATH` is given. `xlsx` and `docx` are binary: without `--out` they are written
@@ -33,12 +33,13 @@ from services.reporter.paths import inside, safe_part
 from services.reporter.render import BINARY_FORMATS, EXTENSIONS, FORMATS, render
 from services.reporter.snapshots import SnapshotStore, make_period_snapshots
 from services.reporter.templates import DEFAULT_TEMPLATE, TemplateError, load_template
+from shared.context import CommandContext
 from shared.domain.periods import Period, PeriodError, parse_period
 from shared.domain.timeutil import TimestampError, now_instant, parse_rfc3339
 from shared.errors import UsageError
 from shared.logging import get_logger
 from shared.ports import FiguresRequest
-from shared.registry import RegistryError, UnitRegistry, load_registry
+from shared.registry import RegistryError, UnitRegistry
 from shared.settings import Settings
 
 log = get_logger("tthc.reporter.cli")
@@ -128,9 +129,9 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
-def registry_of(settings: Settings) -> UnitRegistry:
+def registry_of(app: CommandContext) -> UnitRegistry:
     try:
-        return load_registry(str(settings.registry_file) if settings.registry_file else None)
+        return app.registry
     except RegistryError as exc:
         raise UsageError(_one_line(exc)) from exc
 
@@ -180,15 +181,13 @@ def default_report_path(settings: Settings, appendix: dict[str, Any], fmt: str) 
 # --- appendix -------------------------------------------------------------------------
 
 
-def cmd_appendix(args: argparse.Namespace, settings: Settings) -> int:
-    registry = registry_of(settings)
+def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
+    registry = registry_of(app)
     unit = unit_of(args, registry)
     period = period_of(args.period, args.calendar or settings.calendar)
     template = template_of(args.template)
     now = now_of(args)
-    factory = getattr(args, "figures_source_factory", None)
-    if factory is None:
-        raise UsageError("no figures source configured")
     request = FiguresRequest(
         unit["kind"],
         unit["code"],
@@ -199,7 +198,7 @@ def cmd_appendix(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     async def go():  # type: ignore[no-untyped-def]
-        async with opened(factory(settings)) as source:
+        async with opened(app.figures_source()) as source:
             return await fetch(source, request)
 
     try:
@@ -243,7 +242,8 @@ def _print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def cmd_snapshots_list(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_snapshots_list(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
     kind = "commune" if args.commune else "province" if args.province else None
     code = args.commune or args.province
     entries = _store(settings).list(kind, args.period, code)
@@ -262,8 +262,9 @@ def cmd_snapshots_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _record(args: argparse.Namespace, settings: Settings, revision: int | None) -> dict:
-    kind, code = _unit_key(args, registry_of(settings))
+def _record(args: argparse.Namespace, app: CommandContext, revision: int | None) -> dict:
+    settings = app.settings
+    kind, code = _unit_key(args, registry_of(app))
     record = _store(settings).record(kind, args.period, code, revision)
     if record is None:
         which = f"revision {revision}" if revision else "snapshot"
@@ -271,8 +272,9 @@ def _record(args: argparse.Namespace, settings: Settings, revision: int | None) 
     return record
 
 
-def cmd_snapshots_show(args: argparse.Namespace, settings: Settings) -> int:
-    record = _record(args, settings, args.revision)
+def cmd_snapshots_show(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
+    record = _record(args, app, args.revision)
     intact = _store(settings).verify(record)
     if args.json:
         _print_json({**record, "intact": intact})
@@ -295,14 +297,14 @@ def cmd_snapshots_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_snapshots_diff(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_snapshots_diff(args: argparse.Namespace, app: CommandContext) -> int:
     from services.reporter.snapshots import diff_figures
 
-    new = _record(args, settings, args.rev_to)
+    new = _record(args, app, args.rev_to)
     old_rev = args.rev_from if args.rev_from is not None else int(new["revision"]) - 1
     if old_rev < 1:
         raise UsageError(f"revision {new['revision']} has no earlier revision to compare with")
-    old = _record(args, settings, old_rev)
+    old = _record(args, app, old_rev)
     changes = diff_figures(old["figures"], new["figures"])
     if args.json:
         _print_json({"from": old["revision"], "to": new["revision"], "changes": changes})
@@ -318,8 +320,9 @@ def cmd_snapshots_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_snapshots_make(args: argparse.Namespace, settings: Settings) -> int:
-    registry = registry_of(settings)
+def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
+    registry = registry_of(app)
     period = period_of(args.period, settings.calendar)
     if period.kind == "range":
         raise UsageError(
@@ -328,13 +331,10 @@ def cmd_snapshots_make(args: argparse.Namespace, settings: Settings) -> int:
     only = _unit_key(args, registry) if (args.commune or args.province) else None
     template = template_of(args.template)
     now = now_of(args)
-    factory = getattr(args, "figures_source_factory", None)
-    if factory is None:
-        raise UsageError("no figures source configured")
     store = _store(settings)
 
     async def go():  # type: ignore[no-untyped-def]
-        async with opened(factory(settings)) as source:
+        async with opened(app.figures_source()) as source:
             results = await make_period_snapshots(
                 period, source, store, registry, template, now, only
             )

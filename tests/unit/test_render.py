@@ -11,7 +11,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from services.reporter.render import display_stt, render
-from tests.reporter_kit import COMMUNE, PROVINCE
+from tests.kits.reporter import COMMUNE, PROVINCE
 from tests.unit.test_appendix import appendix_of
 
 
