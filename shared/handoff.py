@@ -96,10 +96,16 @@ _envelope_decoder = msgspec.msgpack.Decoder(_Envelope)
 _entry_decoder = msgspec.msgpack.Decoder(HandoffEvent)
 
 
-def content_digest(payload: dict[str, Any]) -> int:
+def content_digest(payload: dict[str, Any], raw: bytes = b"") -> int:
     """A 63-bit digest of an event's content (its fields, whatever their order or spacing):
-    two events with one id and different digests are a conflict, not a duplicate."""
-    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    two events with one id and different digests are a conflict, not a duplicate.
+
+    Never raises: a payload too deeply nested to be written again canonically (orjson
+    writes 255 levels, reads 1024) is digested by its bytes as published."""
+    try:
+        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        canonical = b"raw:" + raw
     return int.from_bytes(hashlib.blake2b(canonical, digest_size=8).digest(), "big") >> 1
 
 
@@ -130,7 +136,7 @@ def from_accepted(
         get("result_channel"),
         get("agency"),
         get("procedure_code"),
-        content_digest(payload) if digest is None else digest,
+        content_digest(payload, raw) if digest is None else digest,
         raw,
     )
 

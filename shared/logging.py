@@ -44,6 +44,17 @@ def redact_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any])
     return event_dict
 
 
+def escape_controls(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """On a terminal, text from outside (subjects, ids) is shown with its control
+    characters escaped (JSON lines escape them by themselves)."""
+    from shared.terminal import safe
+
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = safe(value)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Route structlog and the standard library (FastStream, nats) to one renderer."""
     if fmt == "auto":
@@ -59,6 +70,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal_data,
     ]
+    if fmt == "console":
+        shared.append(escape_controls)
     structlog.configure(
         processors=[
             *shared,

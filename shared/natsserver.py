@@ -71,14 +71,17 @@ def free_port_block(count: int = 3) -> int:
 
 
 def is_reachable(url: str, timeout: float = 0.5) -> bool:
-    """Whether something listens at a nats:// URL (a TCP connect, no protocol)."""
-    parsed = urlparse(url)
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or 4222
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """Whether something listens at a nats:// URL, or at any of a comma-separated list of
+    them (a TCP connect, no protocol)."""
+    for one in (u.strip() for u in url.split(",") if u.strip()):
+        parsed = urlparse(one)
+        host, port = parsed.hostname or "127.0.0.1", parsed.port or 4222
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 @dataclass
@@ -89,6 +92,7 @@ class LocalNatsServer:
     port: int = 0
     config_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    extra_args: tuple[str, ...] = ()  # e.g. a cluster node's name, routes
 
     @property
     def url(self) -> str:
@@ -102,6 +106,7 @@ class LocalNatsServer:
         args = [binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
         if self.config_file:
             args += ["-c", str(self.config_file)]
+        args += list(self.extra_args)
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 - child keeps it
         self.process = subprocess.Popen(args, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

@@ -5,15 +5,21 @@ Streams (contract: created on start-up when absent, an existing one left alone):
 - `TTHC_EVENTS` on `tthc.events.>`: what desks publish (file storage).
 - `TTHC_REJECTED` on `tthc.rejected.>`: one message per rejected message, with reason.
 - `TTHC_ACCEPTED` on `tthc.accepted.>`: intake's hand-off of accepted events.
+
+Each is created with `TTHC_STREAM_REPLICAS` replicas and kept `TTHC_STREAM_MAX_AGE_DAYS`
+(0: for ever). An existing stream is left alone; when it keeps fewer replicas than asked
+on a cluster, or another retention, a warning says so and how to change it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.logging import get_logger
 from shared.settings import Settings
@@ -55,13 +61,21 @@ async def connect(settings: Settings, name: str, **options: object) -> Client:
         "connect_timeout": 5,
     }
     defaults.update(options)
-    nc = await nats.connect(settings.nats_url, **defaults)  # type: ignore[arg-type]
+    nc = await nats.connect(servers=settings.nats_servers, **defaults)  # type: ignore[arg-type]
     client.append(nc)
     return nc
 
 
+class StreamSetupError(RuntimeError):
+    """A stream that cannot be created as configured; the message names the setting."""
+
+
 def stream_configs(settings: Settings) -> list[StreamConfig]:
     window = settings.duplicate_window_seconds
+    common = {
+        "num_replicas": settings.stream_replicas,
+        "max_age": settings.stream_max_age_days * 86_400 if settings.stream_max_age_days else None,
+    }
     return [
         StreamConfig(
             name=EVENTS_STREAM,
@@ -70,6 +84,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
             retention=RetentionPolicy.LIMITS,
             duplicate_window=window,
             max_msg_size=-1,  # oversize payloads must reach intake to be rejected and kept
+            **common,
         ),
         StreamConfig(
             name=REJECTED_STREAM,
@@ -77,6 +92,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
             duplicate_window=window,
+            **common,
         ),
         StreamConfig(
             name=ACCEPTED_STREAM,
@@ -85,6 +101,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
             retention=RetentionPolicy.LIMITS,
             discard=DiscardPolicy.OLD,
             duplicate_window=window,
+            **common,
         ),
     ]
 
@@ -94,9 +111,46 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> list[str]:
     created: list[str] = []
     for config in stream_configs(settings):
         try:
-            await js.stream_info(config.name)
+            info = await js.stream_info(config.name)
         except NotFoundError:
-            await js.add_stream(config)
+            try:
+                await js.add_stream(config)
+            except BadRequestError as exc:
+                raise StreamSetupError(
+                    f"cannot create stream {config.name} with {config.num_replicas} "
+                    f"replica(s): {exc.description}; set TTHC_STREAM_REPLICAS to what the "
+                    "NATS deployment has (1 on a single server)"
+                ) from None
             created.append(config.name)
-            log.info("stream_created", stream=config.name, subjects=config.subjects)
+            log.info(
+                "stream_created",
+                stream=config.name,
+                subjects=config.subjects,
+                replicas=config.num_replicas,
+                max_age_days=settings.stream_max_age_days or None,
+            )
+            continue
+        warn_if_different(info, config)
     return created
+
+
+def warn_if_different(info: Any, wanted: StreamConfig) -> None:
+    """An existing stream is left alone (the contract): say when it differs from the settings."""
+    have = info.config
+    clustered = bool(getattr(info, "cluster", None) and info.cluster.name)
+    if clustered and (have.num_replicas or 1) < (wanted.num_replicas or 1):
+        log.warning(
+            "stream_replicas_below_setting",
+            stream=wanted.name,
+            replicas=have.num_replicas or 1,
+            wanted=wanted.num_replicas,
+            advice=f"nats stream edit {wanted.name} --replicas {wanted.num_replicas}",
+        )
+    if (have.max_age or 0) != (wanted.max_age or 0):
+        log.warning(
+            "stream_retention_differs",
+            stream=wanted.name,
+            max_age_seconds=have.max_age or 0,
+            wanted_seconds=wanted.max_age or 0,
+            advice="the existing stream is kept as it is (TTHC_STREAM_MAX_AGE_DAYS)",
+        )

@@ -12,7 +12,11 @@ from pathlib import Path
 
 # name, default (as text), meaning. The README table is generated from this list.
 SETTINGS_DOC: list[tuple[str, str, str]] = [
-    ("TTHC_NATS_URL", "nats://127.0.0.1:4222", "The NATS server (JetStream enabled)."),
+    (
+        "TTHC_NATS_URL",
+        "nats://127.0.0.1:4222",
+        "The NATS server (JetStream enabled); several seed servers of a cluster separated by commas (`nats://a:4222,nats://b:4222`). User and password may be given in the URL; they are never printed.",
+    ),
     (
         "TTHC_DATA_DIR",
         "./var",
@@ -92,6 +96,16 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "Which period kinds the reporter freezes on schedule.",
     ),
     (
+        "TTHC_STREAM_REPLICAS",
+        "1",
+        "Replicas of the streams the project creates (3 on a three-node JetStream cluster). An existing stream is left alone; a warning says when it has fewer replicas than this on a cluster.",
+    ),
+    (
+        "TTHC_STREAM_MAX_AGE_DAYS",
+        "0",
+        "How long the streams the project creates keep messages, in days; 0 keeps them for ever. TTHC_EVENTS and TTHC_ACCEPTED are the log of record: keep them at least as long as the oldest database backup you may restore (docs/operations.md).",
+    ),
+    (
         "TTHC_QUERY_TIMEOUT_SECONDS",
         "10",
         "How long a figures request over NATS waits for the aggregator.",
@@ -119,6 +133,20 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
+def _int(name: str, default: str) -> int:
+    try:
+        return int(_env(name, default))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {_env(name, default)!r}") from None
+
+
+def _float(name: str, default: str) -> float:
+    try:
+        return float(_env(name, default))
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {_env(name, default)!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of every service and command."""
@@ -143,6 +171,13 @@ class Settings:
     snapshot_grace_hours: float
     snapshot_kinds: tuple[str, ...]
     query_timeout_seconds: float
+    stream_replicas: int
+    stream_max_age_days: float
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """TTHC_NATS_URL as a list of servers (a cluster's seed URLs)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -159,27 +194,29 @@ class Settings:
             "nats_url": _env("TTHC_NATS_URL", defaults["TTHC_NATS_URL"]),
             "data_dir": data_dir,
             "database_url": database_url,
-            "metrics_port": int(_env("TTHC_METRICS_PORT", defaults["TTHC_METRICS_PORT"])),
+            "metrics_port": _int("TTHC_METRICS_PORT", defaults["TTHC_METRICS_PORT"]),
             "metrics_host": _env("TTHC_METRICS_HOST", defaults["TTHC_METRICS_HOST"]),
             "log_level": _env("TTHC_LOG_LEVEL", defaults["TTHC_LOG_LEVEL"]).upper(),
             "log_format": _env("TTHC_LOG_FORMAT", defaults["TTHC_LOG_FORMAT"]).lower(),
             "registry_file": Path(registry) if registry else None,
-            "max_clock_skew_seconds": float(_env("TTHC_MAX_CLOCK_SKEW_SECONDS", "300")),
-            "max_payload_bytes": int(_env("TTHC_MAX_PAYLOAD_BYTES", "65536")),
-            "batch_size": int(_env("TTHC_BATCH_SIZE", "1000")),
-            "batch_wait_ms": int(_env("TTHC_BATCH_WAIT_MS", "10")),
-            "ack_wait_seconds": float(_env("TTHC_ACK_WAIT_SECONDS", "30")),
-            "duplicate_window_seconds": float(_env("TTHC_DUPLICATE_WINDOW_SECONDS", "120")),
+            "max_clock_skew_seconds": _float("TTHC_MAX_CLOCK_SKEW_SECONDS", "300"),
+            "max_payload_bytes": _int("TTHC_MAX_PAYLOAD_BYTES", "65536"),
+            "batch_size": _int("TTHC_BATCH_SIZE", "1000"),
+            "batch_wait_ms": _int("TTHC_BATCH_WAIT_MS", "10"),
+            "ack_wait_seconds": _float("TTHC_ACK_WAIT_SECONDS", "30"),
+            "duplicate_window_seconds": _float("TTHC_DUPLICATE_WINDOW_SECONDS", "120"),
             "unit_label": _env("TTHC_UNIT_LABEL", "province"),
-            "overdue_sweep_seconds": float(_env("TTHC_OVERDUE_SWEEP_SECONDS", "60")),
+            "overdue_sweep_seconds": _float("TTHC_OVERDUE_SWEEP_SECONDS", "60"),
             "calendar": _env("TTHC_CALENDAR", "decree09"),
-            "snapshot_grace_hours": float(_env("TTHC_SNAPSHOT_GRACE_HOURS", "24")),
+            "snapshot_grace_hours": _float("TTHC_SNAPSHOT_GRACE_HOURS", "24"),
             "snapshot_kinds": tuple(
                 k.strip()
                 for k in _env("TTHC_SNAPSHOT_KINDS", defaults["TTHC_SNAPSHOT_KINDS"]).split(",")
                 if k.strip()
             ),
-            "query_timeout_seconds": float(_env("TTHC_QUERY_TIMEOUT_SECONDS", "10")),
+            "query_timeout_seconds": _float("TTHC_QUERY_TIMEOUT_SECONDS", "10"),
+            "stream_replicas": _int("TTHC_STREAM_REPLICAS", "1"),
+            "stream_max_age_days": _float("TTHC_STREAM_MAX_AGE_DAYS", "0"),
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
@@ -200,6 +237,12 @@ class Settings:
             raise ValueError("TTHC_LOG_FORMAT must be 'auto', 'json' or 'console'")
         if self.batch_size < 1:
             raise ValueError("TTHC_BATCH_SIZE must be at least 1")
+        if not 1 <= self.stream_replicas <= 5:
+            raise ValueError("TTHC_STREAM_REPLICAS must be between 1 and 5")
+        if self.stream_max_age_days < 0:
+            raise ValueError("TTHC_STREAM_MAX_AGE_DAYS must be 0 (for ever) or more")
+        if not self.nats_servers:
+            raise ValueError("TTHC_NATS_URL must name at least one server")
 
     def metrics_port_for(self, service: str) -> int:
         """The metrics port of one service (0 when metrics are off)."""

@@ -1,16 +1,18 @@
-"""The aggregator's commands: `tthc verify` and `tthc rebuild`."""
+"""The aggregator's commands: `tthc verify`, `tthc rebuild` and `tthc backup`."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from shared.context import CommandContext
 from shared.errors import UsageError
+from shared.terminal import safe
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +49,33 @@ def register(subparsers: Any) -> None:
     rebuild.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
     _workers_arg(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
+    _register_backup(subparsers)
+
+
+def _register_backup(subparsers: Any) -> None:
+    backup = subparsers.add_parser(
+        "backup",
+        help="copy the aggregator's database to a file, safely while it runs",
+        description=(
+            "Write a consistent copy of the aggregator's database to OUT while the services "
+            "run: SQLite with its online backup (a database file), PostgreSQL with pg_dump "
+            "(custom format, for pg_restore). After a restore the aggregator replays from "
+            "the broker what the copy lacks (docs/operations.md, 'Backup and restore')."
+        ),
+    )
+    backup.add_argument("out", metavar="OUT", help="the file to write (its folder must exist)")
+    backup.set_defaults(func=cmd_backup)
+
+
+def cmd_backup(args: argparse.Namespace, app: CommandContext) -> int:
+    from services.aggregator.storage.backup import BackupError, backup
+
+    try:
+        written = backup(app.settings.database_url, Path(args.out))
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"backed up to {written}")
+    return 0
 
 
 def _workers_arg(parser: argparse.ArgumentParser) -> None:
@@ -125,7 +154,7 @@ def cmd_verify(args: argparse.Namespace, app: CommandContext) -> int:
         for ex in report.examples:
             columns = ", ".join(ex["columns"])
             print(
-                f"  {ex['commune_code']}/{ex['case_id']}: {ex['problem']}"
+                f"  {safe(ex['commune_code'])}/{safe(ex['case_id'])}: {ex['problem']}"
                 + (f" ({columns})" if columns else "")
             )
     if report.drift and not args.repair:

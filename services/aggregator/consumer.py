@@ -26,7 +26,7 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.storage.apply import BatchResult, SetAside, apply_batch
@@ -77,8 +77,10 @@ class Group:
 
 
 def is_refusal(exc: BaseException) -> bool:
-    """Whether the database refused the data (a retry cannot help), rather than failed."""
-    return isinstance(exc, DataError | IntegrityError | ProgrammingError | ValueError)
+    """Whether the database refused the data (SQLSTATE classes 22 and 23, or text that
+    cannot be encoded): a retry cannot help. Anything else (the database down, locked,
+    full, a schema that does not match) is a failure, retried with back-off."""
+    return isinstance(exc, DataError | IntegrityError | ValueError)
 
 
 class Committer:

@@ -25,8 +25,8 @@ log = get_logger("tthc.aggregator")
 class QueryServer:
     """Answers figures requests from the aggregator's database."""
 
-    def __init__(self, nats_url: str, engine: Engine, registry: UnitRegistry) -> None:
-        self.nats_url, self.engine, self.registry = nats_url, engine, registry
+    def __init__(self, servers: list[str], engine: Engine, registry: UnitRegistry) -> None:
+        self.servers, self.engine, self.registry = servers, engine, registry
         self._broker = None
 
     async def answer(self, body: bytes) -> bytes:
@@ -47,7 +47,7 @@ class QueryServer:
         from faststream.nats.annotations import NatsMessage
 
         broker = NatsBroker(
-            self.nats_url,
+            self.servers,
             name="tthc-aggregator-query",
             # Per-message access lines at DEBUG, through the stdlib logger that
             # shared.logging routes to structlog (FastStream's own goes to stdout).

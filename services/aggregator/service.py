@@ -108,7 +108,7 @@ class AggregatorService:
         self.js: JetStreamContext | None = None
         self.incarnation = ""  # of TTHC_ACCEPTED, set when reconciling
         self.committer = Committer(writer, registry.province_of, metrics, lambda: self.incarnation)
-        self.queries = QueryServer(settings.nats_url, reader, registry)
+        self.queries = QueryServer(settings.nats_servers, reader, registry)
         self._psub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = self.committer.stopping

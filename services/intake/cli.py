@@ -20,6 +20,7 @@ from shared.domain.validation import REASONS
 from shared.errors import UsageError
 from shared.natsutil import connect, ensure_streams
 from shared.settings import Settings
+from shared.terminal import safe
 
 
 def register(subparsers: Any) -> None:
@@ -70,10 +71,10 @@ def register(subparsers: Any) -> None:
 
 def _line(entry: RejectedEntry) -> str:
     preview = entry.preview()
-    shown = " ".join(f"{k}={v}" for k, v in preview.items())
+    shown = " ".join(f"{k}={safe(v)}" for k, v in preview.items())
     return (
-        f"{entry.seq:>8}  {entry.reason:<18} {entry.original_subject[:60]:<36} "
-        f"{entry.rejected_at:<32} {shown}"
+        f"{entry.seq:>8}  {safe(entry.reason):<18} {safe(entry.original_subject[:60]):<36} "
+        f"{safe(entry.rejected_at):<32} {shown}"
     )
 
 

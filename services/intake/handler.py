@@ -13,11 +13,12 @@ keeps it and reports the conflict (the first stored still wins for the figures).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
+from urllib.parse import quote
 
 from shared import handoff
 from shared.domain.timeutil import format_instant
@@ -115,7 +116,7 @@ def plan_batch(
         )
         if type(result) is Accepted:
             event_id = result.payload["event_id"]
-            digest = handoff.content_digest(result.payload)
+            digest = handoff.content_digest(result.payload, msg.data)
             seen = in_batch.get(event_id)
             if seen is None:
                 seen = recent.get(event_id)
@@ -165,16 +166,19 @@ def rejected_message(
     in TTHC_EVENTS at `Tthc-Original-Seq`.
     """
     msg = item.message
-    original_headers = orjson.dumps(msg.headers or {}).decode()
+    original_headers = json.dumps(msg.headers or {}, ensure_ascii=True, separators=(",", ":"))
     headers = {
         "Nats-Msg-Id": f"rejected-{msg.seq}",
         "Tthc-Reason": item.reason,
         "Tthc-Detail": _header_safe(item.detail),
         "Tthc-Original-Subject": _header_safe(msg.subject),
         "Tthc-Original-Seq": str(msg.seq),
-        "Tthc-Original-Headers": _header_safe(original_headers),
+        "Tthc-Original-Headers": original_headers,
         "Tthc-Rejected-At": format_instant(rejected_at_us),
     }
+    if headers["Tthc-Original-Subject"] != msg.subject:
+        headers["Tthc-Original-Subject"] = quote(msg.subject, safe=_SUBJECT_SAFE)
+        headers["Tthc-Original-Subject-Encoding"] = "percent"
     body = msg.data
     if max_message_bytes is not None and _encoded_size(body, headers) > max_message_bytes:
         del headers["Tthc-Original-Headers"]
@@ -186,5 +190,14 @@ def rejected_message(
     return REJECTED_PREFIX + item.reason, body, headers
 
 
+# Header values are printable ASCII: anything else in a subject is percent-encoded (and
+# marked), so a dead letter can always be read back and replayed to its exact subject.
+_SUBJECT_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
 def _header_safe(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")
+    """Printable ASCII kept, line breaks made spaces; any other character (controls,
+    non-ASCII) written as a `\\x..` / `\\u....` escape."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    return _NOT_PRINTABLE_ASCII.sub(lambda m: m.group().encode("unicode_escape").decode(), text)

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from nats.js import JetStreamContext
@@ -69,12 +70,19 @@ def _entry(raw: Any) -> RejectedEntry:
         seq=raw.seq,
         reason=reason,
         detail=headers.get("Tthc-Detail", ""),
-        original_subject=headers.get("Tthc-Original-Subject", ""),
+        original_subject=_subject(headers),
         original_seq=int(original_seq) if original_seq.isdigit() else None,
         original_headers=original_headers if isinstance(original_headers, dict) else {},
         rejected_at=headers.get("Tthc-Rejected-At", ""),
         data=raw.data or b"",
     )
+
+
+def _subject(headers: dict[str, str]) -> str:
+    subject = headers.get("Tthc-Original-Subject", "")
+    if headers.get("Tthc-Original-Subject-Encoding") == "percent":
+        return unquote(subject)
+    return subject
 
 
 async def iter_rejected(

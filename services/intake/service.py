@@ -43,17 +43,22 @@ from shared.subjects import EVENTS_STREAM, INTAKE_CONSUMER
 log = get_logger("tthc.intake")
 
 DELIVER_SUBJECT = "_TTHC.deliver.intake"
+# Intakes started together share the consumer's messages as a queue group: each message
+# goes to one of them; if one stops, the others get everything (a standby).
+DELIVER_GROUP = "tthc-intake"
 RECENT_IDS = 100_000
 PUBLISH_TIMEOUT = 10.0
 
 
-def consumer_config(settings: Settings) -> ConsumerConfig:
-    """The durable push consumer of intake on TTHC_EVENTS."""
+def consumer_config(settings: Settings, start_seq: int | None = None) -> ConsumerConfig:
+    """The durable push consumer of intake on TTHC_EVENTS (a queue group: see DELIVER_GROUP)."""
     return ConsumerConfig(
         durable_name=INTAKE_CONSUMER,
         description="tthc intake: validates desk events",
         deliver_subject=DELIVER_SUBJECT,
-        deliver_policy=DeliverPolicy.ALL,
+        deliver_group=DELIVER_GROUP,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start_seq else DeliverPolicy.ALL,
+        opt_start_seq=start_seq,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=settings.ack_wait_seconds,
         max_ack_pending=max(4 * settings.batch_size, 4000),
@@ -62,16 +67,28 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
 
 
 async def ensure_consumer(js: JetStreamContext, settings: Settings) -> str:
-    """Create the durable consumer, or update its configuration: 'created' or 'updated'."""
-    config = consumer_config(settings)
+    """Create the durable consumer, or update it: 'created', 'updated' or 'recreated'.
+
+    A consumer from an earlier version, without the queue group, cannot be changed in
+    place: it is replaced by one that starts where it had acknowledged up to (whatever
+    it had delivered but not acknowledged is delivered again)."""
     try:
-        await js.consumer_info(EVENTS_STREAM, INTAKE_CONSUMER)
-        existed = True
+        info = await js.consumer_info(EVENTS_STREAM, INTAKE_CONSUMER)
     except NotFoundError:
-        existed = False
+        await js.add_consumer(EVENTS_STREAM, consumer_config(settings))
+        return "created"
+    if info.config.deliver_group != DELIVER_GROUP:
+        start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
+        await js.delete_consumer(EVENTS_STREAM, INTAKE_CONSUMER)
+        await js.add_consumer(EVENTS_STREAM, consumer_config(settings, start))
+        log.warning("intake_consumer_recreated", reason="queue group added", start_seq=start)
+        return "recreated"
     # The durable create API updates an existing consumer's editable settings.
+    config = consumer_config(settings)
+    config.deliver_policy = info.config.deliver_policy
+    config.opt_start_seq = info.config.opt_start_seq
     await js.add_consumer(EVENTS_STREAM, config)
-    return "updated" if existed else "created"
+    return "updated"
 
 
 def _ack_meta(reply: str) -> tuple[int, int] | None:
@@ -136,6 +153,7 @@ class IntakeService:
         pending = max(8 * self.settings.batch_size, 16_000)
         self._sub = await self._nc.subscribe(
             DELIVER_SUBJECT,
+            queue=DELIVER_GROUP,
             cb=self._on_msg,
             pending_msgs_limit=pending,
             pending_bytes_limit=512 * 1024 * 1024,

@@ -33,7 +33,7 @@ async def _nats_status(settings: Settings) -> dict[str, Any]:
     import nats
 
     nc = await nats.connect(
-        settings.nats_url,
+        servers=settings.nats_servers,
         name="tthc-status",
         connect_timeout=3,
         allow_reconnect=False,

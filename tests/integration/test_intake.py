@@ -267,6 +267,7 @@ async def test_streams_and_consumer_created_when_absent_existing_stream_left_alo
         info = await js.consumer_info(EVENTS_STREAM, INTAKE_CONSUMER)
         assert info.config.ack_wait == settings.ack_wait_seconds
         assert info.config.max_ack_pending >= settings.batch_size
+        assert info.config.deliver_group == "tthc-intake"  # an old consumer gets the group
         assert await ensure_consumer(js, settings) == "updated"
     finally:
         await nc.close()

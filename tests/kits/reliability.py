@@ -139,14 +139,17 @@ def expected_figures(
 def actual_figures(
     database_url: str, kind: str, code: str, label: str, calendar: str
 ) -> dict[str, Any]:
-    """Figures the system serves (the read side of `tthc appendix`) from its database."""
+    """Figures the system serves (the read side of `tthc appendix`) from its database,
+    over every agency (the oracle folds every valid event)."""
     period = parse_period(label, calendar)
     engine = make_engine(database_url)
     try:
         reply = figures_for(
             engine,
             REGISTRY,
-            FiguresRequest(kind, code, period.start_instant, period.end_instant, ASK_AT),
+            FiguresRequest(
+                kind, code, period.start_instant, period.end_instant, ASK_AT, agency="all"
+            ),
         )
     finally:
         engine.dispose()
@@ -310,7 +313,9 @@ async def publish(
 ) -> None:
     """JetStream-publish every message, awaiting each ack; a failed publish (broker down)
     is retried with the same message id until it is acknowledged, like a careful desk."""
-    nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    nc = await nats.connect(
+        servers=url.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
     js = nc.jetstream(timeout=5)
     try:
         await wait_stream(js)
@@ -332,7 +337,7 @@ async def publish(
 
 async def consumers(url: str) -> dict[str, Any]:
     """consumer name -> ConsumerInfo of intake and aggregator."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(servers=url.split(","))
     try:
         js = nc.jetstream()
         return {
@@ -374,7 +379,7 @@ async def wait_drained(
 
 async def stream_messages(url: str, stream: str) -> list[Any]:
     """Every message of a stream (by sequence, with the message-get API: nothing consumed)."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(servers=url.split(","))
     try:
         js = nc.jetstream()
         info = await js.stream_info(stream)

@@ -641,3 +641,52 @@ def test_is_open_at_is_received_before_and_not_ended_before() -> None:
     assert s.is_open_at(t("2024-03-01T08:00") + 1)
     assert s.is_open_at(t("2024-03-02T08:00"))
     assert not s.is_open_at(t("2024-03-02T08:00") + 1)
+
+
+@pytest.mark.parametrize("overdue_id", ["a-overdue", "z-overdue"])
+@pytest.mark.parametrize("end", ["resolved", "returned", "withdrawn"])
+def test_an_overdue_notice_at_the_instant_of_the_end_makes_nothing_late(
+    overdue_id: str, end: str
+) -> None:
+    """Contract 1.1: lateness compares instants, never story order. A notice at the very
+    instant a case ends makes it neither late nor overdue, whichever event sorts first."""
+    s = fold_case(
+        [
+            ev("r", "received", "2024-03-01T08:00", due_at="2024-03-10T17:00"),
+            ev(overdue_id, "overdue", "2024-03-05T09:00"),
+            ev("m-end", end, "2024-03-05T09:00"),
+        ]
+    )
+    assert s.ended_at == t("2024-03-05T09:00") and s.end_kind == end
+    assert s.overdue_at is None
+    if end == "resolved":
+        assert s.lateness == "early"
+
+
+def test_a_notice_one_microsecond_before_the_end_still_makes_it_late() -> None:
+    """Strictly before is late: the tie rule changes nothing else."""
+    at = t("2024-03-05T09:00")
+    s = fold_case(
+        [
+            ev("r", "received", "2024-03-01T08:00", due_at="2024-03-10T17:00"),
+            ev("o", "overdue", at - 1),
+            ev("x", "resolved", at),
+        ]
+    )
+    assert s.lateness == "late" and s.overdue_at == at - 1
+
+
+def test_a_case_takes_its_agency_and_procedure_from_its_first_received() -> None:
+    """Contract 1.1: the first `received` fixes the agency (`ubnd` when it names none); an
+    agency on a later event changes nothing; the procedure, like the field, may come
+    from any event when the `received` has none."""
+    from dataclasses import replace
+
+    first = ev("r", "received", "2024-03-01T08:00", due_at="2024-03-10T17:00")
+    later = ev("s", "supplement_requested", "2024-03-02T08:00")
+    plain = fold_case([first, replace(later, agency="cong_an", procedure_code="1.0001")])
+    assert plain.agency == "ubnd" and plain.procedure_code == "1.0001"
+    police = fold_case([replace(first, agency="cong_an"), replace(later, agency="quan_su")])
+    assert police.agency == "cong_an"
+    orphan = fold_case([replace(later, agency="quan_su")])
+    assert orphan.is_orphan and orphan.agency == "quan_su"

@@ -68,3 +68,17 @@ def test_content_digest_ignores_order_and_spacing_not_values() -> None:
     assert handoff.content_digest(a) == handoff.content_digest(b)
     assert handoff.content_digest(a) != handoff.content_digest(dict(a, due_at="2025-03-02T08:00:00Z"))
     assert 0 <= handoff.content_digest(a) < 2**63
+
+
+def test_content_digest_of_a_payload_too_deep_to_write_again() -> None:
+    """orjson reads 1024 levels but writes 255: such a payload is digested by its bytes,
+    never an exception that would stall a batch."""
+    import json
+
+    deep: object = "x"
+    for _ in range(400):
+        deep = [deep]
+    payload = {"event_id": "e", "notes": deep}
+    raw = json.dumps(payload).encode()
+    assert handoff.content_digest(payload, raw) == handoff.content_digest(payload, raw)
+    assert handoff.content_digest(payload, raw) != handoff.content_digest(payload, raw + b" ")

@@ -95,3 +95,12 @@ def test_reject_details_never_quote_payload_values(captured: io.StringIO) -> Non
     text = captured.getvalue()
     assert CITIZEN_ID not in text and NAME not in text
     assert result.reason in text
+
+
+def test_terminal_text_escapes_controls_and_bidi() -> None:
+    """Text from outside shown on a terminal cannot move the cursor or flip the line."""
+    from shared.terminal import safe
+
+    assert safe("a\x1b[31mb\r\nc") == "a\\x1b[31mb\\x0d\\x0ac"
+    assert safe("x\u202ey\u2066z") == "x\\u202ey\\u2066z"
+    assert safe("Hồ sơ đất đai 💩") == "Hồ sơ đất đai 💩"

@@ -88,7 +88,7 @@ def _old_digest(conn: Connection, event_id: str) -> int:
         f"SELECT payload FROM case_event WHERE event_id = {m}", (event_id,)
     ).scalar_one()
     payload = orjson.loads(raw)
-    return content_digest({k: v for k, v in payload.items() if v is not None})
+    return content_digest({k: v for k, v in payload.items() if v is not None}, raw.encode())
 
 
 def case_events_sql(dialect: str, n: int) -> str:

@@ -81,13 +81,29 @@ def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int =
 
 
 def describe_error(exc: BaseException) -> str:
-    """A database error in one line without data: class, SQLSTATE, the driver's first line
-    (its DETAIL lines, which can quote values, left out) and never the SQL's parameters."""
+    """A database error in one line that carries no data: its class and SQLSTATE, and for
+    PostgreSQL the table, column and constraint it names (never the server's message,
+    which can quote values, nor the statement's parameters); for SQLite the first line
+    of its message, which names tables and columns, with anything quoted cut out."""
     orig = getattr(exc, "orig", None) or exc
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
-    first = _QUOTED.sub("'…'", first.split("[SQL:", 1)[0].strip())[:200]
-    return f"{type(orig).__name__}{f' ({sqlstate})' if sqlstate else ''}: {first}"
+    name = type(orig).__name__
+    diag = getattr(orig, "diag", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if diag is not None or sqlstate:
+        where = [
+            f"{label} {value}"
+            for label, value in (
+                ("table", getattr(diag, "table_name", None)),
+                ("column", getattr(diag, "column_name", None)),
+                ("constraint", getattr(diag, "constraint_name", None)),
+            )
+            if value
+        ]
+        return f"{name} ({sqlstate or 'no SQLSTATE'})" + (f": {', '.join(where)}" if where else "")
+    text = str(orig).strip()
+    first = text.splitlines()[0] if text else ""
+    first = _QUOTED.sub("'…'", first.split("[SQL:", 1)[0].strip())[:160]
+    return f"{name}: {first}" if first else name
 
 
 def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int] | None:
@@ -118,11 +134,26 @@ def alembic_config(engine: Engine | None = None, url: str | None = None):
     return config
 
 
+MIGRATION_LOCK = 0x7474_6863  # "tthc": the advisory lock taken around migrations
+
+
 def migrate(engine: Engine) -> None:
-    """`alembic upgrade head` on the engine's database."""
+    """`alembic upgrade head` on the engine's database.
+
+    On PostgreSQL, aggregators started together (a standby beside the active one) take
+    an advisory lock first, so one migrates and the others then find nothing to do."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+            lock.commit()
 
 
 def schema_present(engine: Engine) -> bool:
