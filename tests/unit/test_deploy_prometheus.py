@@ -23,6 +23,8 @@ EXPECTED_ALERTS = {
     "TthcCommuneSilent",
     "TthcSnapshotFailed",
     "TthcSnapshotMissed",
+    "TthcFiguresIncomplete",
+    "TthcMessagesSetAside",
 }
 
 
