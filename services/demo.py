@@ -26,7 +26,6 @@ import importlib
 import logging
 import signal
 import sys
-import textwrap
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -455,50 +454,16 @@ def summary_lines(stats: PublishStats, counts: dict[str, float], caught_up: bool
     return lines
 
 
-def render_text(appendix: dict[str, Any]) -> str:
-    """The appendix as a plain-text table: STT, Chỉ tiêu thống kê, Đơn vị tính, Số liệu, Ghi chú."""
-    try:
-        from services.reporter.render import display_stt
+def render_text(appendix: Any) -> str:
+    """The appendix as plain text: the reporter's `text` format."""
+    from services.reporter.render.text import render_text as reporter_text
 
-        stts = display_stt(appendix["rows"])
-    except ImportError:  # pragma: no cover - the reporter's renderer is part of the build
-        stts = [row["stt"] for row in appendix["rows"]]
-    unit = appendix["unit"]
-    title = appendix.get("template", {}).get("title") or ["PHỤ LỤC"]
-    from services.reporter.numfmt import period_line
-
-    period = parse_period(appendix["period"]["label"], appendix["period"]["calendar"])
-    name = unit.get("name") or unit.get("code")
-    lines = [*title, f"Đơn vị: {name} ({unit.get('code')})", period_line(period), ""]
-    w_stt, w_label, w_unit, w_value = 6, 58, 7, 10
-    rule = "-" * (w_stt + w_label + w_unit + w_value + 30)
-    lines += [
-        f"{'STT':<{w_stt}} {'Chỉ tiêu thống kê':<{w_label}} {'Đơn vị':<{w_unit}} "
-        f"{'Số liệu':>{w_value}}  Ghi chú",
-        rule,
-    ]
-    for stt, row in zip(stts, appendix["rows"], strict=True):
-        indent = "  " if "indent" in row.get("style", []) else ""
-        label = textwrap.wrap(indent + row["label"], w_label) or [""]
-        lines.append(
-            f"{stt:<{w_stt}} {label[0]:<{w_label}} {row.get('unit') or '':<{w_unit}} "
-            f"{row.get('display') or '':>{w_value}}  {row.get('note') or ''}"
-        )
-        lines += [f"{'':<{w_stt}} {more}" for more in label[1:]]
-    lines.append(rule)
-    check = appendix.get("check") or {}
-    if check.get("text"):
-        lines.append(check["text"])
-    anomalies = appendix.get("anomalies") or {}
-    total = anomalies.get("total")
-    if total:
-        lines.append(f"Bất thường (anomalies): {total}")
-    return "\n".join(lines)
+    return reporter_text(appendix)
 
 
 async def appendix_of(
     settings: Settings, kind: str, code: str, period: Period, now: int
-) -> tuple[dict[str, Any] | None, FiguresReply]:
+) -> tuple[Any, FiguresReply]:
     from services.aggregator.queries import LocalFiguresSource
 
     source = LocalFiguresSource(settings)
@@ -511,12 +476,12 @@ async def appendix_of(
     if reply.error:
         raise RuntimeError(reply.error)
     try:
-        from services.reporter.appendix import build_appendix, unit_info
+        from services.reporter.appendix import make_appendix, unit_info
         from services.reporter.templates import load_template
     except ImportError:  # pragma: no cover - the reporter's appendix code is part of the build
         return None, reply
     registry = load_registry(str(settings.registry_file) if settings.registry_file else None)
-    appendix = build_appendix(
+    appendix = make_appendix(
         unit_info(registry, kind, code), period, reply, load_template(), now, registry
     )
     return appendix, reply
@@ -543,7 +508,7 @@ async def print_results(
                 say(f"  {key:<40} {value}")
             continue
         say(render_text(appendix))
-        f = appendix["figures"]
+        f = appendix.figures
         say(
             f"Figures: received {f['received_total']}, resolved {f['resolved_total']} "
             f"(early {f['resolved_early']}, on time {f['resolved_on_time']}, late "

@@ -96,12 +96,31 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "10",
         "How long a figures request over NATS waits for the aggregator.",
     ),
+    (
+        "TTHC_DEPLOYMENT_FILE",
+        "",
+        "A JSON file of the deployment's document settings: per unit, the signature block (titles and names), the report number and the place; names of agencies and fields. Format in docs/reporter.md.",
+    ),
+    (
+        "TTHC_VALUES_FILE",
+        "",
+        "A JSON file of values the offices supply for rows that events cannot give (number of procedures, disclosures, complaints), by unit and period; `tthc appendix --value` overrides it. Format in docs/templates.md.",
+    ),
+    (
+        "TTHC_SNAPSHOT_FORMS",
+        "phu-luc-01b,bieu-mau-3,bieu-06-vpcp",
+        "The forms (templates) each period-end snapshot freezes as XLSX and DOCX; the first is also the snapshot's JSON layout.",
+    ),
 ]
 
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
+
+
+def _path_or_none(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,9 @@ class Settings:
     snapshot_grace_hours: float
     snapshot_kinds: tuple[str, ...]
     query_timeout_seconds: float
+    deployment_file: Path | None = None
+    values_file: Path | None = None
+    snapshot_forms: tuple[str, ...] = ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -165,6 +187,13 @@ class Settings:
                 if k.strip()
             ),
             "query_timeout_seconds": float(_env("TTHC_QUERY_TIMEOUT_SECONDS", "10")),
+            "deployment_file": _path_or_none(_env("TTHC_DEPLOYMENT_FILE", "")),
+            "values_file": _path_or_none(_env("TTHC_VALUES_FILE", "")),
+            "snapshot_forms": tuple(
+                k.strip()
+                for k in _env("TTHC_SNAPSHOT_FORMS", defaults["TTHC_SNAPSHOT_FORMS"]).split(",")
+                if k.strip()
+            ),
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

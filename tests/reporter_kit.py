@@ -1,7 +1,12 @@
 """Builders for the reporter's tests: a small unit registry and a fake FiguresSource.
 
 The fake answers figures requests with the pure `compute_figures` over case summaries
-folded from hand-made events, the way the aggregator does, without any database.
+folded from hand-made events, the way the aggregator does, without any database. It
+answers contract 1.1 too: a case's agency is the `agency` of its first `received`
+event's payload (`ubnd` when absent), and the reply carries `by_agency`, `by_field`
+(the requested agency's cases by field, `unspecified` without one) and `procedures`
+(distinct `procedure_code`s received in the period). tests/seedkit.py builds traffic
+with agencies, fields and procedures.
 """
 
 from __future__ import annotations
@@ -9,12 +14,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shared.domain.case import CaseSummary, fold_case
 from shared.domain.events import CaseEvent, Instant
-from shared.domain.figures import compute_figures, sum_figures
+from shared.domain.figures import COUNT_KEYS, compute_figures, sum_figures
 from shared.domain.timeutil import format_instant, parse_rfc3339
 from shared.ports import FiguresReply, FiguresRequest
 from shared.registry import Commune, Province, UnitRegistry
@@ -107,6 +113,52 @@ def apology(case_id: str, at: str, commune: str = COMMUNE) -> CaseEvent:
     return ev(f"{commune}-{case_id}-a-{at}", "apology_sent", at, case_id, commune)
 
 
+@dataclass(frozen=True)
+class KitCase:
+    """A folded case with what the domain does not keep yet: its agency and procedure."""
+
+    summary: CaseSummary
+    agency: str
+    procedure: str | None
+
+
+def kit_case(events: list[CaseEvent]) -> KitCase:
+    """Fold one case; its agency and procedure come from its first `received` event."""
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    opening = next((e for e in ordered if e.event_type == "received"), None)
+    payload = opening.payload if opening is not None else {}
+    return KitCase(
+        fold_case(events), payload.get("agency") or "ubnd", payload.get("procedure_code")
+    )
+
+
+def figures_of(
+    cases: Iterable[KitCase], start: Instant, end: Instant, now: Instant
+) -> dict[str, Any]:
+    return compute_figures([c.summary for c in cases], start, end, now)
+
+
+def procedures_of(cases: Iterable[KitCase], start: Instant, end: Instant, now: Instant) -> dict:
+    """Distinct procedure codes with a dossier received in [start, min(end, now))."""
+    end = min(end, now)
+    seen: dict[str, set[str]] = defaultdict(set)
+    for case in cases:
+        received = case.summary.received_at
+        if case.procedure is None or received is None or not start <= received < end:
+            continue
+        channel = case.summary.channel or ""
+        seen["received"].add(case.procedure)
+        if channel.startswith("online"):
+            seen["received_online"].add(case.procedure)
+            seen[f"received_{channel}"].add(case.procedure)
+    keys = ("received", "received_online", "received_online_partial", "received_online_full")
+    return {key: len(seen[key]) for key in keys}
+
+
+def nonzero(figures: dict[str, Any]) -> bool:
+    return any(figures.get(k) for k in COUNT_KEYS)
+
+
 class FakeFiguresSource:
     """A FiguresSource over in-memory events (add more with `add`), counting its requests."""
 
@@ -116,18 +168,19 @@ class FakeFiguresSource:
         self.requests: list[FiguresRequest] = []
         self.closed = False
         self.fail = False
+        self.completeness: dict[str, Any] | None = None
         self.add(events)
 
     def add(self, events: Iterable[CaseEvent]) -> None:
         self.events.extend(events)
 
-    def _cases(self) -> dict[str, list[CaseSummary]]:
+    def _cases(self) -> dict[str, list[KitCase]]:
         grouped: dict[tuple[str, str], list[CaseEvent]] = defaultdict(list)
         for event in self.events:
             grouped[(event.commune_code, event.case_id)].append(event)
-        by_commune: dict[str, list[CaseSummary]] = defaultdict(list)
+        by_commune: dict[str, list[KitCase]] = defaultdict(list)
         for (commune, _), events in grouped.items():
-            by_commune[commune].append(fold_case(events))
+            by_commune[commune].append(kit_case(events))
         return by_commune
 
     async def figures(self, request: FiguresRequest) -> FiguresReply:
@@ -139,24 +192,43 @@ class FakeFiguresSource:
             codes: tuple[str, ...] = (request.unit_code,)
         else:
             codes = self.registry.communes_of(request.unit_code)
-        per = {
-            c: compute_figures(cases.get(c, []), request.start, request.end, request.now)
-            for c in codes
-        }
+        window = (request.start, request.end, request.now)
+        unit_cases = [case for c in codes for case in cases.get(c, [])]
+
+        def chosen(items: Iterable[KitCase]) -> list[KitCase]:
+            return [c for c in items if request.agency in ("all", c.agency)]
+
+        per = {c: figures_of(chosen(cases.get(c, [])), *window) for c in codes}
         figures = (
             per[request.unit_code] if request.unit_kind == "commune" else sum_figures(per.values())
         )
+        by_agency = {}
+        for agency in sorted({c.agency for c in unit_cases}):
+            f = figures_of([c for c in unit_cases if c.agency == agency], *window)
+            if nonzero(f):
+                by_agency[agency] = f
+        by_field = {}
+        selected = chosen(unit_cases)
+        for name in sorted({c.summary.field or "unspecified" for c in selected}):
+            f = figures_of([c for c in selected if (c.summary.field or "unspecified") == name], *window)
+            if nonzero(f):
+                by_field[name] = f
         last = max((e.occurred_at for e in self.events), default=None)
         watermark: dict[str, Any] = {
             "events_stream_seq": len(self.events),
             "accepted_events": len(self.events),
             "last_event_at": format_instant(last) if last is not None else None,
         }
+        extra = {"completeness": self.completeness} if self.completeness else {}
         return FiguresReply(
             figures=figures,
             anomalies={"counts": {}, "total": 0, "cases": [], "truncated": False},
             watermark=watermark,
             communes=per if request.with_communes and request.unit_kind == "province" else {},
+            by_agency=by_agency,
+            by_field=by_field,
+            procedures=procedures_of(selected, *window),
+            **extra,
         )
 
     def close(self) -> None:
@@ -192,3 +264,62 @@ def sample_events() -> list[CaseEvent]:
         received("B1", "2024-01-02T09:00", "2024-01-10T17:00", b, "online_full"),
         resolved("B1", "2024-01-03T10:00", b),
     ]
+
+
+KIT_NOW = t("2024-03-20T10:15")
+# 1.585 more dossiers received directly and still in time at the end: 1.594 received.
+BIG = {
+    "received_total": 1585,
+    "received_direct": 1585,
+    "open_at_end": 1585,
+    "open_in_time_at_end": 1585,
+}
+
+
+def kit_appendix(
+    kind: str = "unit",
+    code: str = COMMUNE,
+    label: str = "2024-Q1",
+    template: str = "phu-luc-01b",
+    events: Iterable[CaseEvent] | None = None,
+    reg: UnitRegistry | None = None,
+    now: Instant = KIT_NOW,
+    agency: str = "ubnd",
+    presentation: Any = None,
+    bump: dict[str, int] | None = None,
+    completeness: dict[str, Any] | None = None,
+):
+    """The Appendix object of a unit over the sample events (or given ones).
+
+    `kind` "unit" means commune; `bump` adds to counts of the reply (and of its
+    `unspecified` field and `ubnd` agency) before the appendix is made: a big number
+    to see the thousands dot, kept consistent when the bumps are."""
+    import asyncio
+
+    from services.reporter.appendix import make_appendix, unit_info
+    from services.reporter.templates import load_template
+    from shared.domain.periods import parse_period
+
+    kind = "commune" if kind == "unit" else kind
+    reg = reg or registry()
+    source = FakeFiguresSource(reg, sample_events() if events is None else events)
+    source.completeness = completeness
+    period = parse_period(label)
+    request = FiguresRequest(
+        kind, code, period.start_instant, period.end_instant, now, kind == "province", agency
+    )
+    reply = asyncio.run(source.figures(request))
+    for key, delta in (bump or {}).items():
+        for figures in (reply.figures, reply.by_field.get("unspecified"), reply.by_agency.get("ubnd")):
+            if figures is not None:
+                figures[key] = int(figures.get(key) or 0) + delta
+    return make_appendix(
+        unit_info(reg, kind, code),
+        period,
+        reply,
+        load_template(template),
+        now,
+        reg,
+        agency,
+        presentation,
+    )

@@ -28,7 +28,11 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.reporter.figsource import NatsFiguresSource
-from services.reporter.snapshots import SnapshotStore, make_period_snapshots
+from services.reporter.snapshots import (
+    SnapshotStore,
+    make_period_snapshots,
+    snapshot_presentation,
+)
 from services.reporter.templates import DEFAULT_TEMPLATE, load_template
 from shared.domain.events import Instant
 from shared.domain.periods import KINDS, Period, periods_ended_between
@@ -152,7 +156,10 @@ class ReporterService:
         self.registry = registry or load_registry(
             str(settings.registry_file) if settings.registry_file else None
         )
-        self.template = load_template(DEFAULT_TEMPLATE)
+        self.forms = tuple(load_template(name) for name in settings.snapshot_forms) or (
+            load_template(DEFAULT_TEMPLATE),
+        )
+        self.dress = snapshot_presentation(settings)
         self.kinds = tuple(k for k in settings.snapshot_kinds if k in KINDS and k != "range")
         self._source = source
         self._nc: Any = None
@@ -227,7 +234,13 @@ class ReporterService:
                 started = time.perf_counter()
                 try:
                     results = await make_period_snapshots(
-                        period, self._source, self.store, self.registry, self.template, now
+                        period,
+                        self._source,
+                        self.store,
+                        self.registry,
+                        self.forms,
+                        now,
+                        presentation=self.dress,
                     )
                 except Exception:
                     self.metrics.failures.labels(period.kind).inc()
