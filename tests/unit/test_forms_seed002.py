@@ -113,7 +113,7 @@ def test_bieu_06_by_field_with_its_total(commune):
     table = grid(commune["bieu-06-vpcp"], "theo-linh-vuc")
     total = table["Tổng cộng"]
     assert total["Số hồ sơ nhận giải quyết / Tổng số"] == 3225
-    assert total["Số hồ sơ nhận giải quyết / Trong đó / Số mới tiếp nhận trực tuyến"] == 3147
+    assert total["Số hồ sơ nhận giải quyết / Trong đó / Số mới tiếp nhận / Trực tuyến"] == 3147
     assert total["Kết quả giải quyết / Số hồ sơ đã giải quyết / Trả trước hạn"] == 3143
     assert total["Kết quả giải quyết / Số hồ sơ đã giải quyết / Trả đúng hạn"] == 75
     assert total["Kết quả giải quyết / Số hồ sơ đang giải quyết / Tổng số"] == 7

@@ -33,6 +33,7 @@ from shared.domain.timeutil import from_instant
 PAGE = (21.0, 29.7)
 MARGINS = {"top": 2.0, "bottom": 2.0, "left": 3.0, "right": 1.5}
 ROW_WIDTHS = (1.5, 8.5, 2.3, 2.0, 2.2)  # sums to 16,5 cm, the portrait text width
+SHORT_TABLE = 15  # rows: a table this short is kept on one page
 
 
 def _setup(doc, landscape: bool) -> float:  # type: ignore[no-untyped-def]
@@ -100,7 +101,7 @@ def _cell(cell, text: str, size: float, **style) -> None:  # type: ignore[no-unt
     d.vertical_center(cell)
 
 
-def _rows_table(doc, table: BuiltTable, text_width: float) -> None:  # type: ignore[no-untyped-def]
+def _rows_table(doc, table: BuiltTable, text_width: float, last: bool) -> None:  # type: ignore[no-untyped-def]
     scale = text_width / sum(ROW_WIDTHS)
     grid = doc.add_table(rows=2, cols=5)
     grid.style = "Table Grid"
@@ -132,27 +133,40 @@ def _rows_table(doc, table: BuiltTable, text_width: float) -> None:  # type: ign
         _cell(cells[4], line.row.note, 11, align=d.LEFT)
         d.cant_split(row)
     d.set_widths(grid, tuple(Cm(w * scale) for w in ROW_WIDTHS))
+    _keep(grid, len(table.rows), last)
 
 
 def _grid_widths(table: BuiltTable, text_width: float) -> tuple[float, ...]:
-    n = len(table.spec.columns)
-    stt, name = (0.9, 3.3) if text_width < 20 else (1.0, 5.0)
-    value = (text_width - stt - name) / max(1, n)
-    return (stt, name, *([value] * n))
+    """STT 1 cm, value columns as wide as they may be (at most 2,6 cm), the name the rest."""
+    n = max(1, len(table.spec.columns))
+    stt, least_name = 1.0, 3.0 if text_width < 20 else 4.0
+    value = min(2.6 if text_width < 20 else 1.75, (text_width - stt - least_name) / n)
+    return (stt, text_width - stt - n * value, *([value] * n))
 
 
-def _grid_table(doc, table: BuiltTable, text_width: float) -> None:  # type: ignore[no-untyped-def]
+def _keep(grid, lines: int, last: bool) -> None:  # type: ignore[no-untyped-def]
+    """A short table stays on one page (each row but the last keeps with the next); the
+    last table also keeps its last rows with the signature block that follows."""
+    rows = list(grid.rows)
+    kept = rows[:-1] if lines <= SHORT_TABLE else []
+    if last:
+        kept = rows if lines <= SHORT_TABLE else rows[-2:]
+    d.keep_together(kept)
+
+
+def _grid_table(doc, table: BuiltTable, text_width: float, last: bool) -> None:  # type: ignore[no-untyped-def]
     depth, heads = grid_heading(table.spec)
     ncols = len(table.spec.columns) + 2
-    size = 11 if text_width < 20 else 12
+    size = 11
     grid = doc.add_table(rows=depth, cols=ncols)
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    d.cell_margins(grid, 0.08)
     for head in heads:
         cell = grid.cell(head.row, head.col)
         if head.rows > 1 or head.cols > 1:
             cell = cell.merge(grid.cell(head.row + head.rows - 1, head.col + head.cols - 1))
-        _cell(cell, head.text, size - 1, bold=True)
+        _cell(cell, head.text, 10, bold=True)
     if table.spec.numbered:
         numbers = grid.add_row()
         for cell, text in zip(numbers.cells, column_numbers(table.spec), strict=True):
@@ -168,8 +182,9 @@ def _grid_table(doc, table: BuiltTable, text_width: float) -> None:  # type: ign
             _cell(cell, text, size, bold=line.total, align=d.RIGHT)
         d.cant_split(row)
     d.set_widths(grid, tuple(Cm(w) for w in _grid_widths(table, text_width)))
+    _keep(grid, len(table.lines), last)
     if table.footer:
-        d.para(doc, table.footer, italic=True, size=13, align=d.LEFT)
+        d.para(doc, table.footer, italic=True, size=13, align=d.LEFT, keep=last)
 
 
 def _signature(doc, appendix, text_width: float) -> None:  # type: ignore[no-untyped-def]
@@ -207,14 +222,17 @@ def render_docx(appendix) -> bytes:  # type: ignore[no-untyped-def]
     text_width = _setup(doc, appendix.template.orientation == "landscape")
     _header(doc, appendix, text_width)
     _opening(doc, appendix)
-    for table in appendix.printed_tables():
+    tables = appendix.printed_tables()
+    for index, table in enumerate(tables):
         _caption(doc, table)
+        last = index == len(tables) - 1
         if table.spec.kind == "rows":
-            _rows_table(doc, table, text_width)
+            _rows_table(doc, table, text_width, last)
         else:
-            _grid_table(doc, table, text_width)
+            _grid_table(doc, table, text_width, last)
         for note in table.spec.notes:
-            d.para(doc, note, italic=True, size=12, align=d.JUSTIFY)
+            p = d.para(doc, note, italic=True, size=12, align=d.JUSTIFY, keep=last)
+            p.paragraph_format.space_before = Pt(3)
     _signature(doc, appendix, text_width)
     _properties(doc, appendix)
     buffer = io.BytesIO()

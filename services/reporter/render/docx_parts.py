@@ -121,6 +121,15 @@ def cant_split(row) -> None:  # type: ignore[no-untyped-def]
     _row_flag(row, "w:cantSplit")
 
 
+def keep_together(rows) -> None:  # type: ignore[no-untyped-def]
+    """Each row's paragraphs keep with the next: Word and LibreOffice then move a short table
+    (or a table's last rows with what follows, the signature) to the next page whole."""
+    for row in rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
+
+
 def cell_margins(table, cm: float = 0.1) -> None:  # type: ignore[no-untyped-def]
     margins = OxmlElement("w:tblCellMar")
     for edge in ("left", "right"):

@@ -24,7 +24,7 @@ from services.reporter.tables import BuiltTable
 
 # STT, label (two columns, merged: the header's right block starts at the second),
 # unit, value, note: the portrait width.
-ROW_WIDTHS = (6.5, 14.5, 19, 9, 8, 9)
+ROW_WIDTHS = (6.5, 16.5, 17, 9, 8, 9)
 LABEL_WIDTH = ROW_WIDTHS[1] + ROW_WIDTHS[2]
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -49,16 +49,21 @@ def _opening(ws: Worksheet, appendix, last: int) -> int:  # type: ignore[no-unty
         x.block(
             ws, row - 1, 1, last, appendix.template.form_code, size=12, bold=True, align="right"
         )
+    width = x._width(ws, 1, last)
     for i, line in enumerate(appendix.template.title):
-        x.block(ws, row, 1, last, line, size=14 if i == 0 else 13, bold=True)
+        size = 14 if i == 0 else 13
+        x.block(ws, row, 1, last, line, size=size, bold=True)
+        x.fit_height(ws, row, [(line, width)], size, bold=True)
         row += 1
     if appendix.template.attached:
         x.block(ws, row, 1, last, doc.attached_line, size=13, italic=True)
-        x.fit_height(ws, row, [(doc.attached_line, x.PORTRAIT_UNITS)], 13)
+        x.fit_height(ws, row, [(doc.attached_line, width)], 13)
         row += 1
     x.block(ws, row, 1, last, doc.unit_line, size=13)
+    x.fit_height(ws, row, [(doc.unit_line, width)], 13)
     row += 1
     x.block(ws, row, 1, last, doc.period_line, size=13, italic=True)
+    x.fit_height(ws, row, [(doc.period_line, width)], 13)
     row += 1
     if not appendix.complete:
         from services.reporter.render.common import incomplete_line
@@ -69,8 +74,10 @@ def _opening(ws: Worksheet, appendix, last: int) -> int:  # type: ignore[no-unty
 
 
 def _caption(ws: Worksheet, row: int, table: BuiltTable, last: int) -> int:
+    width = x._width(ws, 1, last)
     for i, line in enumerate(table.spec.caption):
         x.block(ws, row, 1, last, line, size=13, bold=i == 0, italic=i > 0)
+        x.fit_height(ws, row, [(line, width)], 13, bold=i == 0)
         row += 1
     return row
 
@@ -93,7 +100,7 @@ def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
     for first, last in ((1, 1), (2, 3), (6, 6)):
         ws.merge_cells(start_row=top, start_column=first, end_row=top + 1, end_column=last)
     ws.merge_cells(start_row=top, start_column=4, end_row=top, end_column=5)
-    x.fit_height(ws, top, [(table.spec.column_heading, LABEL_WIDTH)], 11)
+    x.fit_height(ws, top, [(table.spec.column_heading, LABEL_WIDTH)], 11, bold=True)
     row = top + 2
     for line in table.rows:
         styles = line.row.styles
@@ -103,7 +110,14 @@ def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
         is_int = is_int and line.row.unit != "%"
         x.body_cell(ws, row, 1, line.stt, bold=bold, align="center", size=11)
         x.body_cell(
-            ws, row, 2, line.row.label, bold=bold, italic=italic, indent=2 * ("indent" in styles)
+            ws,
+            row,
+            2,
+            line.row.label,
+            bold=bold,
+            italic=italic,
+            align="left",
+            indent=2 * ("indent" in styles),
         )
         x.body_cell(ws, row, 3, None)
         _merge_label(ws, row)
@@ -146,7 +160,12 @@ def _grid_table(ws: Worksheet, row: int, table: BuiltTable, widths: list[float])
             )
     for r in range(depth):
         texts = [(c.text, sum(widths[c.col : c.col + c.cols])) for c in cells if c.row == r]
-        x.fit_height(ws, top + r, [(t, w) for t, w in texts], 11)
+        single = [
+            (t, w)
+            for t, w in texts
+            if any(c.row == r and c.rows == 1 and c.text == t for c in cells)
+        ]
+        x.fit_height(ws, top + r, single or [("", 1)], 11, bold=True)
     row = top + depth
     if table.spec.numbered:
         for c, text in enumerate(column_numbers(table.spec), start=1):
@@ -156,7 +175,7 @@ def _grid_table(ws: Worksheet, row: int, table: BuiltTable, widths: list[float])
     for line in table.lines:
         bold = line.total
         x.body_cell(ws, row, 1, line.stt, align="center", bold=bold)
-        x.body_cell(ws, row, 2, line.name, bold=bold)
+        x.body_cell(ws, row, 2, line.name, bold=bold, align="left")
         for c, (value, display) in enumerate(zip(line.values, line.displays, strict=True), 3):
             is_int = isinstance(value, int) and not isinstance(value, bool)
             x.body_cell(
@@ -197,7 +216,7 @@ def _table_sheet(ws: Worksheet, appendix, table: BuiltTable, first: bool) -> tup
 
 def _provenance_sheet(wb: Workbook, appendix) -> None:  # type: ignore[no-untyped-def]
     ws = wb.create_sheet("Nguồn số liệu")
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = x.PORTRAIT_UNITS
     lines = provenance_lines(appendix)
     for case in (appendix.anomalies or {}).get("cases") or []:
         lines.append(
@@ -208,7 +227,9 @@ def _provenance_sheet(wb: Workbook, appendix) -> None:  # type: ignore[no-untype
         cell = x.put(ws, r, 1, line)
         cell.font = x.font(11, bold=line.startswith("Kiểm tra") and not appendix.check.get("ok"))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        x.fit_height(ws, r, [(line, x.PORTRAIT_UNITS)], 11)
     x.page_setup(ws, False, None)
+    ws.print_options.horizontalCentered = False
 
 
 def render_xlsx(appendix) -> bytes:  # type: ignore[no-untyped-def]

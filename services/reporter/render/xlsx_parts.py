@@ -56,11 +56,13 @@ def block(ws: Worksheet, row: int, first: int, last: int, text: str, **style: An
     return cell
 
 
-def fit_height(ws: Worksheet, row: int, texts: list[tuple[str, float]], size: float = 12) -> None:
+def fit_height(
+    ws: Worksheet, row: int, texts: list[tuple[str, float]], size: float = 12, bold: bool = False
+) -> None:
     """Set a row's height so wrapped text shows whole: (text, column width) pairs."""
     lines = 1
     for text, width in texts:
-        per_line = max(1.0, width * 1.25 * 12 / size)
+        per_line = max(1.0, (width - 1) * (1.0 if bold else 1.2) * 12 / size)
         wrapped = sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
         lines = max(lines, wrapped)
     ws.row_dimensions[row].height = LINE_HEIGHT * lines * size / 12 + 2
@@ -115,8 +117,19 @@ def header_block(ws: Worksheet, doc, split: int, last: int) -> int:  # type: ign
     block(ws, 2, split + 1, last, "Độc lập - Tự do - Hạnh phúc", size=13, bold=True, underline=True)
     block(ws, 3, 1, split, doc.number_line, size=13)
     block(ws, 3, split + 1, last, doc.place_date, size=13, italic=True)
+    left = _width(ws, 1, split)
+    fit_height(ws, 1, [(doc.issuer[0], left)], 12, bold=True)
+    fit_height(ws, 2, [(doc.issuer[1], left)], 12, bold=True)
     ws.row_dimensions[3].height = 24
     return 5
+
+
+def _width(ws: Worksheet, first: int, last: int) -> float:
+    from openpyxl.utils import get_column_letter
+
+    return sum(
+        ws.column_dimensions[get_column_letter(c)].width or 8 for c in range(first, last + 1)
+    )
 
 
 def signature_block(ws: Worksheet, row: int, sig, split: int, last: int) -> int:  # type: ignore[no-untyped-def]
