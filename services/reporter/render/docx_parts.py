@@ -33,7 +33,13 @@ def para(
     p.alignment = align
     if text:
         run = p.add_run(text)
-        run.bold, run.italic, run.underline = bold, italic, underline
+        # Only what is on: a property set to False still writes an element (and time).
+        if bold:
+            run.bold = True
+        if italic:
+            run.italic = True
+        if underline:
+            run.underline = True
         if size:
             run.font.size = Pt(size)
     if keep:
