@@ -19,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.reporter.figsource import NatsFiguresSource
+from services.reporter.metrics import ReporterMetrics
+from services.reporter.notify import publish_notifications, snapshot_notification
 from services.reporter.snapshots import (
     SnapshotStore,
     make_period_snapshots,
@@ -43,48 +44,22 @@ from shared.natsutil import connect
 from shared.ports import FiguresSource
 from shared.registry import UnitRegistry, load_registry
 from shared.settings import Settings
-from shared.subjects import SNAPSHOTS_SUBJECT_PREFIX
 
 log = get_logger("tthc.reporter")
+__all__ = [
+    "ReporterMetrics",
+    "ReporterService",
+    "build",
+    "due_at",
+    "due_until",
+    "publish_notifications",
+    "snapshot_notification",
+]
 
 CATCH_UP_DAYS = 400
 RETRY_SECONDS = 60.0
 MAX_SLEEP_SECONDS = 3600.0
 SCHEDULE_FILE = "schedule.json"
-
-
-class ReporterMetrics:
-    """The reporter's own Prometheus registry (docs/metrics.md, reporter part)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.snapshots = Counter(
-            "tthc_reporter_snapshots_total",
-            "Snapshot revisions made, by period kind",
-            ["kind"],
-            registry=self.registry,
-        )
-        self.failures = Counter(
-            "tthc_reporter_snapshot_failures_total",
-            "Scheduled snapshot runs that failed",
-            ["kind"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "tthc_reporter_snapshot_duration_seconds",
-            "Time to freeze one period's snapshots",
-            registry=self.registry,
-        )
-        self.last_success = Gauge(
-            "tthc_reporter_last_snapshot_success_timestamp_seconds",
-            "When a period kind's snapshots were last made successfully",
-            ["kind"],
-            registry=self.registry,
-        )
-        for kind in KINDS:
-            if kind != "range":
-                self.snapshots.labels(kind)
-                self.failures.labels(kind)
 
 
 def due_until(now: Instant, grace_hours: float) -> date:
@@ -96,45 +71,6 @@ def due_until(now: Instant, grace_hours: float) -> date:
 def due_at(period: Period, grace_hours: float) -> Instant:
     """When a period's snapshots become due: its last instant plus the grace time."""
     return period.end_instant + int(grace_hours * 3600 * US_PER_SECOND)
-
-
-def snapshot_notification(record: dict[str, Any]) -> tuple[str, bytes]:
-    """The subject and JSON body announcing a snapshot."""
-    unit, period = record["unit"], record["period"]
-    subject = f"{SNAPSHOTS_SUBJECT_PREFIX}{unit['code']}.{period['label'].replace('.', '_')}"
-    body = {
-        "unit": unit,
-        "period": period,
-        "revision": record["revision"],
-        "hash": record["hash"],
-        "path": record["path"],
-    }
-    return subject, orjson.dumps(body)
-
-
-async def publish_notifications(settings: Settings, records: Iterable[dict[str, Any]]) -> None:
-    """Announce snapshots made outside the service (`tthc snapshots make`); best effort."""
-    records = list(records)
-    if not records:
-        return
-    try:
-        nc = await connect(
-            settings,
-            "tthc-snapshots-cli",
-            max_reconnect_attempts=0,
-            allow_reconnect=False,
-            connect_timeout=2,
-        )
-    except Exception as exc:
-        log.warning("snapshot_notify_failed", error=type(exc).__name__)
-        return
-    try:
-        for record in records:
-            subject, body = snapshot_notification(record)
-            await nc.publish(subject, body)
-        await nc.flush(timeout=2)
-    finally:
-        await nc.close()
 
 
 class ReporterService:
