@@ -138,7 +138,7 @@ def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
 
 def _grid_widths(table: BuiltTable, units: int) -> list[float]:
     n = len(table.spec.columns)
-    name = 18.0 if units < x.LANDSCAPE_UNITS else 22.0
+    name = 18.0 if n <= 9 else 16.0
     value = min(9.0, (units - 4.5 - name) / max(1, n))
     return [4.5, name, *([value] * n)]
 
@@ -150,7 +150,7 @@ def _grid_table(ws: Worksheet, row: int, table: BuiltTable, widths: list[float])
         for c in range(len(widths)):
             x.head_cell(ws, top + r, c + 1, "")
     for cell in cells:
-        x.head_cell(ws, top + cell.row, cell.col + 1, cell.text)
+        x.head_cell(ws, top + cell.row, cell.col + 1, cell.text, size=10)
         if cell.rows > 1 or cell.cols > 1:
             ws.merge_cells(
                 start_row=top + cell.row,
@@ -165,7 +165,7 @@ def _grid_table(ws: Worksheet, row: int, table: BuiltTable, widths: list[float])
             for t, w in texts
             if any(c.row == r and c.rows == 1 and c.text == t for c in cells)
         ]
-        x.fit_height(ws, top + r, single or [("", 1)], 11, bold=True)
+        x.fit_height(ws, top + r, single or [("", 1)], 10, bold=True)
     row = top + depth
     if table.spec.numbered:
         for c, text in enumerate(column_numbers(table.spec), start=1):

@@ -62,7 +62,8 @@ def fit_height(
     """Set a row's height so wrapped text shows whole: (text, column width) pairs."""
     lines = 1
     for text, width in texts:
-        per_line = max(1.0, (width - 1) * (1.0 if bold else 1.2) * 12 / size)
+        factor = 0.85 if str(text).isupper() else 1.1 if bold else 1.35  # capitals are wider
+        per_line = max(1.0, (width - 1) * factor * 12 / size)
         wrapped = sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
         lines = max(lines, wrapped)
     ws.row_dimensions[row].height = LINE_HEIGHT * lines * size / 12 + 2
@@ -88,9 +89,9 @@ def page_setup(ws: Worksheet, landscape: bool, title_rows: str | None) -> None:
     ws.sheet_view.showGridLines = False
 
 
-def head_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
+def head_cell(ws: Worksheet, row: int, col: int, text: str, size: float = 11) -> None:
     cell = put(ws, row, col, text)
-    cell.font = font(11, bold=True)
+    cell.font = font(size, bold=True)
     cell.alignment = CENTER
     cell.border = BORDER
     cell.fill = HEAD_FILL
