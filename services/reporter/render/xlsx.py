@@ -19,7 +19,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.reporter.render import xlsx_parts as x
-from services.reporter.render.common import column_numbers, grid_heading, provenance_lines
+from services.reporter.render.common import (
+    column_numbers,
+    grid_heading,
+    incomplete_line,
+    provenance_lines,
+)
 from services.reporter.tables import BuiltTable
 
 # STT, label (two columns, merged: the header's right block starts at the second),
@@ -49,7 +54,7 @@ def _opening(ws: Worksheet, appendix, last: int) -> int:  # type: ignore[no-unty
         x.block(
             ws, row - 1, 1, last, appendix.template.form_code, size=12, bold=True, align="right"
         )
-    width = x._width(ws, 1, last)
+    width = x.width_of(ws, 1, last)
     for i, line in enumerate(appendix.template.title):
         size = 14 if i == 0 else 13
         x.block(ws, row, 1, last, line, size=size, bold=True)
@@ -66,15 +71,13 @@ def _opening(ws: Worksheet, appendix, last: int) -> int:  # type: ignore[no-unty
     x.fit_height(ws, row, [(doc.period_line, width)], 13)
     row += 1
     if not appendix.complete:
-        from services.reporter.render.common import incomplete_line
-
         x.block(ws, row, 1, last, incomplete_line(appendix), size=12, italic=True)
         row += 1
     return row + 1
 
 
 def _caption(ws: Worksheet, row: int, table: BuiltTable, last: int) -> int:
-    width = x._width(ws, 1, last)
+    width = x.width_of(ws, 1, last)
     for i, line in enumerate(table.spec.caption):
         x.block(ws, row, 1, last, line, size=13, bold=i == 0, italic=i > 0)
         x.fit_height(ws, row, [(line, width)], 13, bold=i == 0)

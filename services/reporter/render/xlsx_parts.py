@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -118,16 +119,15 @@ def header_block(ws: Worksheet, doc, split: int, last: int) -> int:  # type: ign
     block(ws, 2, split + 1, last, "Độc lập - Tự do - Hạnh phúc", size=13, bold=True, underline=True)
     block(ws, 3, 1, split, doc.number_line, size=13)
     block(ws, 3, split + 1, last, doc.place_date, size=13, italic=True)
-    left = _width(ws, 1, split)
+    left = width_of(ws, 1, split)
     fit_height(ws, 1, [(doc.issuer[0], left)], 12, bold=True)
     fit_height(ws, 2, [(doc.issuer[1], left)], 12, bold=True)
     ws.row_dimensions[3].height = 24
     return 5
 
 
-def _width(ws: Worksheet, first: int, last: int) -> float:
-    from openpyxl.utils import get_column_letter
-
+def width_of(ws: Worksheet, first: int, last: int) -> float:
+    """The width of columns first..last, in column-width units."""
     return sum(
         ws.column_dimensions[get_column_letter(c)].width or 8 for c in range(first, last + 1)
     )
