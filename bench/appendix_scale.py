@@ -45,10 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.aggregator.db import make_engine, migrate  # noqa: E402
-from services.aggregator.models import case_state  # noqa: E402
-from services.aggregator.store import STATE_COLUMNS, ensure_meta, row_from_summary  # noqa: E402
-from shared.domain.case import fold_case  # noqa: E402
+from services.aggregator.storage.engine import make_engine, migrate  # noqa: E402
+from services.aggregator.storage.meta import ensure_meta  # noqa: E402
+from services.aggregator.storage.rows import STATE_COLUMNS, fold_row  # noqa: E402
+from services.aggregator.storage.schema import case_state  # noqa: E402
 from shared.domain.timeutil import LOCAL_TZ  # noqa: E402
 from shared.domain.validation import event_from_payload  # noqa: E402
 from shared.registry import load_registry  # noqa: E402
@@ -124,10 +124,7 @@ def template_rows(
     for key, events in by_case.items():
         if rng.random() < orphan_share:
             events = [e for e in events if e.event_type != "received"] or events
-        summary = fold_case(events)
-        first = min(e.occurred_at for e in events)
-        row = row_from_summary(summary, first, registry.province_of(key[0]))
-        out[key[0]].append(tuple(row[c] for c in STATE_COLUMNS))
+        out[key[0]].append(fold_row(events, registry.province_of(key[0]))[1])
     return out
 
 
@@ -254,7 +251,8 @@ def time_appendices(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from services.aggregator.queries import cache_of, figures_for
+    from services.aggregator.storage.figcache import cache_of
+    from services.aggregator.storage.queries import figures_for
 
     cache = cache_of(engine)
     with cache.lock:
@@ -325,7 +323,7 @@ def time_appendices(
 
 def time_single_communes(engine: Any, registry: Any, count: int, seed: int) -> dict[str, float]:
     """One commune's appendix asked alone (no cache): median, p99 and max over `count`."""
-    from services.aggregator.queries import figures_for
+    from services.aggregator.storage.queries import figures_for
     from services.reporter.appendix import build_appendix, unit_info
     from services.reporter.templates import DEFAULT_TEMPLATE, load_template
     from shared.domain.periods import parse_period
@@ -349,65 +347,6 @@ def time_single_communes(engine: Any, registry: Any, count: int, seed: int) -> d
         "p99_ms": times[int(len(times) * 0.99)] * 1000,
         "max_ms": times[-1] * 1000,
     }
-
-
-def write_cost(url: str, events: int, batch: int, rounds: int, seed: int) -> None:
-    """What the figures indexes (migration 0002) cost the write path: `apply_batch` CPU
-    and wall time over the same simulator events, schema at 0001 and at head, alternately.
-
-    `url` is a database of its own: its tables are emptied (and its schema moved between
-    revisions) for every round.
-    """
-    from alembic import command
-
-    from services.aggregator.db import alembic_config
-    from services.aggregator.models import aggregator_meta, case_event
-    from services.aggregator.store import BatchItem, CaseCache, apply_batch
-    from services.simulator.cli import build_config
-    from services.simulator.generate import valid_events
-
-    registry = load_registry()
-    picks = tuple(sorted(random.Random(seed).sample(sorted(registry.communes), 12)))
-    cfg = build_config(registry, picks, SIM_START, SIM_END, NOW)
-    payloads = []
-    for payload in valid_events(cfg):
-        payloads.append(payload)
-        if len(payloads) == events:
-            break
-    engine = make_engine(url)
-    print_machine(engine)
-    results: dict[str, list[tuple[float, float]]] = {"0001": [], "head": []}
-    for _ in range(rounds):
-        for revision in ("0001", "head"):
-            config = alembic_config(engine)
-            command.upgrade(config, "head")
-            if revision != "head":
-                command.downgrade(config, revision)
-            with engine.begin() as conn:
-                for table in (case_event, case_state, aggregator_meta):
-                    conn.execute(table.delete())
-            ensure_meta(engine)
-            items = [BatchItem(event_from_payload(p), seq=i + 1) for i, p in enumerate(payloads)]
-            cache = CaseCache()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            for i in range(0, len(items), batch):
-                apply_batch(engine, items[i : i + batch], registry.province_of, cache)
-            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            results[revision].append((cpu, wall))
-            print(
-                f"schema {revision}: {len(items):,} events in batches of {batch}: CPU "
-                f"{cpu:.2f}s ({cpu / len(items) * 1e6:.1f} us/event), wall {wall:.2f}s; "
-                f"load {os.getloadavg()[0]:.2f}",
-                flush=True,
-            )
-    for revision, runs in results.items():
-        print(
-            f"summary schema {revision}: CPU {best_median([c for c, _ in runs])} s; wall "
-            f"{best_median([w for _, w in runs])} s",
-            flush=True,
-        )
-    command.upgrade(alembic_config(engine), "head")
-    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -437,19 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--single", type=int, default=300, help="communes timed alone, no cache (0: none)"
     )
-    parser.add_argument(
-        "--write-cost",
-        metavar="URL",
-        help="instead: time apply_batch on simulator events with the schema at 0001 and at "
-        "head (the figures indexes), in this database of its own (emptied)",
-    )
-    parser.add_argument("--write-events", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args(argv)
-    if args.write_cost:
-        write_cost(args.write_cost, args.write_events, 1000, args.runs, args.seed)
-        return 0
-
     engine = make_engine(args.database_url)
     print_machine(engine)
     if not args.reuse:

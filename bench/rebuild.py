@@ -38,12 +38,16 @@ for path in (ROOT, ROOT / "bench"):
 
 from appendix_scale import NOW, SIM_END, SIM_START, print_machine  # noqa: E402
 
-from services.aggregator.db import make_engine, migrate  # noqa: E402
-from services.aggregator.store import EVENT_INSERT_COLUMNS, ensure_meta  # noqa: E402
+from services.aggregator.storage.engine import make_engine, migrate  # noqa: E402
+from services.aggregator.storage.meta import ensure_meta  # noqa: E402
+from services.aggregator.storage.rows import EVENT_INSERT_COLUMNS  # noqa: E402
 from shared.domain.validation import event_from_payload  # noqa: E402
+from shared.handoff import content_digest  # noqa: E402
 from shared.registry import load_registry  # noqa: E402
 
 EVENT_COLUMNS = EVENT_INSERT_COLUMNS  # the aggregator's own insert order
+_AT = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+_RENAMED = ("event_id", "commune_code", "case_id", "payload")  # hold the commune code
 
 
 def template_events(registry: Any, communes: tuple[str, ...]) -> dict[str, list[tuple]]:
@@ -55,24 +59,23 @@ def template_events(registry: Any, communes: tuple[str, ...]) -> dict[str, list[
     out: dict[str, list[tuple]] = {c: [] for c in communes}
     for payload in valid_events(cfg):
         e = event_from_payload(payload)
-        out[e.commune_code].append(
-            (
-                e.event_id,
-                e.commune_code,
-                e.case_id,
-                e.event_type,
-                e.occurred_at,
-                e.channel,
-                e.due_at,
-                e.new_due_at,
-                e.field,
-                e.result_channel,
-                orjson.dumps(payload).decode(),
-                None,
-                0,
-            )
+        values = {name: getattr(e, name, None) for name in EVENT_COLUMNS}
+        values.update(
+            payload=orjson.dumps(payload).decode(),
+            stored_at=0,
+            digest=content_digest(payload),
         )
+        out[e.commune_code].append(tuple(values[name] for name in EVENT_COLUMNS))
     return out
+
+
+def moved(row: tuple, src: str, code: str, seq: int | None = None) -> tuple:
+    """A template event moved to another commune (ids and payload renamed)."""
+    out = list(row)
+    for name in _RENAMED:
+        out[_AT[name]] = out[_AT[name]].replace(src, code)
+    out[_AT["events_seq"]] = seq
+    return tuple(out)
 
 
 def build(engine: Any, n_events: int, templates: int) -> dict[str, Any]:
@@ -86,22 +89,12 @@ def build(engine: Any, n_events: int, templates: int) -> dict[str, Any]:
     while len(rows) < n_events:
         code = communes[(i * 7) % len(communes)]
         src = picks[i % len(picks)]
-        for r in tpl[src]:
-            rows.append(
-                (
-                    r[0].replace(src, code),
-                    code,
-                    r[2].replace(src, code),
-                    *r[3:10],
-                    r[10].replace(src, code),
-                    None,
-                    0,
-                )
-            )
+        rows.extend(moved(r, src, code) for r in tpl[src])
         i += 1
     del rows[n_events:]  # (the last commune's stories cut short: orphans and open cases)
-    rows.sort(key=lambda r: r[4])  # stored in the order things happened
-    rows = [(*r[:11], seq, r[4]) for seq, r in enumerate(rows, 1)]
+    occurred = _AT["occurred_at"]
+    rows.sort(key=lambda r: r[occurred])  # stored in the order things happened
+    rows = [moved(r, "", "", seq) for seq, r in enumerate(rows, 1)]
     t_gen = time.perf_counter() - t0
     migrate(engine)
     ensure_meta(engine)
@@ -158,14 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=8)
     parser.add_argument("--reuse", action="store_true", help="keep the events already stored")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-old", action="store_true", help="skip the previous store.verify")
+    parser.add_argument(
+        "--no-old", action="store_true", help="(kept for old command lines; does nothing)"
+    )
     parser.add_argument(
         "--workers", default="1,2", help="worker process counts to time (comma-separated)"
     )
     args = parser.parse_args(argv)
 
-    from services.aggregator import store
-    from services.aggregator.rebuild import rebuild, verify_fast, verify_parallel
+    from services.aggregator.rebuild import rebuild
+    from services.aggregator.verify import verify_fast, verify_parallel
 
     engine = make_engine(args.database_url)
     print_machine(engine)
@@ -195,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     timed("verify --deep", lambda: verify_fast(engine, province_of, deep=True))
-    if not args.no_old:
-        timed("previous store.verify", lambda: store.verify(engine, province_of))
     for name, rates in results.items():
         if rates:
             print(

@@ -1,7 +1,9 @@
-"""The `tthc` command: the composition root of the project.
+"""The `tthc` command: parses arguments and hands each command the composition root.
 
-Each service contributes its own subcommands from `services/<service>/cli.py`
-(`register(subparsers)`), so services stay independent; this module only wires them.
+Each part contributes its own subcommands from its `cli.py` (`register(subparsers)`),
+so services stay independent; this module only wires them. Every command function is
+called as `func(args, app)` with `app` the `services.bootstrap.App` (settings, the unit
+registry, the figures source), and returns its exit status.
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from services.bootstrap import SERVICES, App
 from shared.errors import UsageError
 from shared.logging import configure_logging
 from shared.settings import SETTINGS_DOC, Settings
 
-SERVICES = ("intake", "aggregator", "reporter")
 # Modules that add subcommands; each has `register(subparsers) -> None`.
 COMMAND_MODULES = (
     "services.intake.cli",
     "services.aggregator.cli",
+    "services.ops.cli",
     "services.reporter.cli",
     "services.simulator.cli",
-    "services.demo",
+    "services.demo.cli",
 )
 
 
@@ -60,42 +63,20 @@ def build_parser() -> Parser:
         "run",
         help="run services in the foreground until SIGTERM/SIGINT",
         description=(
-            "Run one service or all three in this process, in the foreground. "
-            "SIGTERM or SIGINT stops them cleanly: the batch in hand is committed and "
-            "acknowledged, or left unacknowledged for redelivery, never half-done."
+            "Run one service or all three, in the foreground. SIGTERM or SIGINT stops "
+            "them cleanly: the batch in hand is committed and acknowledged, or left "
+            "unacknowledged for redelivery, never half-done."
         ),
     )
     run.add_argument("which", choices=("all", *SERVICES), help="which service to run")
     run.set_defaults(func=_cmd_run)
 
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that part is not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
-def figures_source_factory(settings: Settings):
-    """The figures source of commands run outside the services (`tthc appendix`, the demo).
-
-    The composition root may use the aggregator's in-process, read-only query module;
-    the reporter service itself asks the running aggregator over NATS instead.
-    """
-    from services.aggregator.queries import LocalFiguresSource
-
-    return LocalFiguresSource(settings)
-
-
-def _build_service(name: str, settings: Settings):
-    module = importlib.import_module(f"services.{name}.service")
-    return module.build(settings)
-
-
-def run_event_loop(coro):
+def run_event_loop(coro):  # type: ignore[no-untyped-def]
     """Run the services' coroutine on uvloop where installed (a third faster on the NATS
     paths, docs/performance.md), else on asyncio's own loop."""
     try:
@@ -105,12 +86,11 @@ def run_event_loop(coro):
     return uvloop.run(coro)
 
 
-def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_run(args: argparse.Namespace, app: App) -> int:
     from shared.runtime import run_until_signalled
 
     names = SERVICES if args.which == "all" else (args.which,)
-    services = [_build_service(name, settings) for name in names]
-    run_event_loop(run_until_signalled(services))
+    run_event_loop(run_until_signalled(app.services(names)))
     return 0
 
 
@@ -123,9 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tthc: error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    args.figures_source_factory = figures_source_factory
     try:
-        return int(args.func(args, settings) or 0)
+        return int(args.func(args, App(settings)) or 0)
     except UsageError as exc:
         print(f"tthc: error: {exc}", file=sys.stderr)
         return 2

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import orjson
 
-DEFAULT_AGENCY = "ubnd"
-ALL_AGENCIES = "all"
+from shared.domain.events import ALL_AGENCIES, DEFAULT_AGENCY
+
+__all__ = ["ALL_AGENCIES", "DEFAULT_AGENCY", "FiguresReply", "FiguresRequest", "FiguresSource"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,24 @@
-"""Running services in the foreground until SIGTERM or SIGINT, then stopping cleanly."""
+"""Running services in the foreground until SIGTERM or SIGINT, then stopping cleanly.
+
+`run_services` is the one lifecycle of `tthc run` and `tthc demo`: start the services
+in order, run until a signal (or until the caller's `main` coroutine is done), then
+stop them in reverse order, each given a bounded time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 from shared.logging import get_logger
 
 log = get_logger("tthc.runtime")
+
+T = TypeVar("T")
+STOP_TIMEOUT = 40.0  # seconds a service may take to stop
 
 
 class Service(Protocol):
@@ -28,30 +36,76 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-async def run_until_signalled(
-    services: Sequence[Service], stop: asyncio.Event | None = None
-) -> None:
-    """Start the services, wait for SIGTERM/SIGINT (or `stop`), stop them in reverse order."""
+class Interrupted(Exception):
+    """SIGTERM or SIGINT arrived before `main` was done."""
+
+
+async def run_services(
+    services: Sequence[Service],
+    main: Callable[[], Awaitable[T]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> T | None:
+    """Start the services; wait for SIGTERM/SIGINT, `stop`, or `main()` to finish; stop them.
+
+    Returns what `main` returned (None without one); raises `Interrupted` when a signal
+    came first, after stopping everything.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    signalled = False
+
+    def on_signal() -> None:
+        nonlocal signalled
+        signalled = True
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     started: list[Service] = []
+    work: asyncio.Task[T] | None = None
     try:
         for service in services:
+            if stop.is_set():
+                break
             await service.start()
             started.append(service)
             log.info("service_started", service=service.name)
-        await stop.wait()
+        waiter = asyncio.ensure_future(stop.wait())
+        pending: set[asyncio.Future] = {waiter}
+        if main is not None and not stop.is_set():
+            work = asyncio.ensure_future(main())
+            pending.add(work)
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
         log.info("stopping", services=[s.name for s in started])
+        if work is not None and not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        if signalled:
+            raise Interrupted()
+        return work.result() if work is not None and not work.cancelled() else None
     finally:
-        for service in reversed(started):
-            try:
-                await service.stop()
-                log.info("service_stopped", service=service.name)
-            except Exception:  # one failing stop must not keep the others running
-                log.exception("service_stop_failed", service=service.name)
+        await stop_all(started)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+async def stop_all(started: Sequence[Service]) -> None:
+    """Stop services in reverse order; one failing or hanging stop never keeps the others."""
+    for service in reversed(started):
+        try:
+            await asyncio.wait_for(service.stop(), timeout=STOP_TIMEOUT)
+            log.info("service_stopped", service=service.name)
+        except Exception as exc:
+            log.error("service_stop_failed", service=service.name, error=type(exc).__name__)
+
+
+async def run_until_signalled(
+    services: Sequence[Service], stop: asyncio.Event | None = None
+) -> None:
+    """`run_services` without a main coroutine: until SIGTERM/SIGINT or `stop`."""
+    with contextlib.suppress(Interrupted):
+        await run_services(services, stop=stop)

@@ -114,6 +114,21 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
 ]
 
 
+def redact_url(url: str) -> str:
+    """A URL (or a comma-separated list of them) with any password replaced by `***`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    out = []
+    for one in url.split(","):
+        parts = urlsplit(one.strip())
+        if parts.password is None:
+            out.append(one.strip())
+            continue
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        out.append(urlunsplit(parts._replace(netloc=netloc)))
+    return ",".join(out)
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value

@@ -2,7 +2,10 @@
 
 Tests never touch the machine's own NATS on 4222 or its existing databases: each
 NATS test starts its own server with a temporary store, and the PostgreSQL tests
-create a database of their own for the session and drop it afterwards.
+create databases of their own and drop them afterwards, here and nowhere else.
+
+`database_url` and `engine` are parametrized over both backends: a storage test written
+once is the contract both SQLite and PostgreSQL are held to.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from shared.natsserver import LocalNatsServer, find_nats_server
 from shared.settings import Settings
@@ -93,3 +97,21 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'agg.sqlite3'}"
+    return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated, empty aggregator database on each backend."""
+    from tests.kits.aggregator import migrated
+
+    eng = migrated(database_url)
+    yield eng
+    eng.dispose()

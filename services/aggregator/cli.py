@@ -1,17 +1,16 @@
-"""The aggregator's commands: `tthc verify`, `tthc rebuild` and `tthc status`."""
+"""The aggregator's commands: `tthc verify` and `tthc rebuild`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from typing import Any
 
 import orjson
 
+from shared.context import CommandContext
 from shared.errors import UsageError
-from shared.settings import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -49,19 +48,6 @@ def register(subparsers: Any) -> None:
     _workers_arg(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
-    status = subparsers.add_parser(
-        "status",
-        help="every JetStream consumer with num_pending and num_ack_pending",
-        description=(
-            "Streams and every consumer on the project's streams, in pipeline order "
-            "(TTHC_EVENTS, TTHC_ACCEPTED, TTHC_REJECTED), plus the aggregator's database "
-            "counts. When every num_pending and num_ack_pending is 0, every published "
-            "event is in the figures. Exit status 1 if NATS is unreachable."
-        ),
-    )
-    status.add_argument("--json", action="store_true", help="print one JSON object")
-    status.set_defaults(func=cmd_status)
-
 
 def _workers_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -87,11 +73,11 @@ def workers_of(args: argparse.Namespace) -> int:
 # --- verify --------------------------------------------------------------------------
 
 
-def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from services.aggregator.db import database_missing, make_engine, schema_present
-    from services.aggregator.queries import registry_for
-    from services.aggregator.rebuild import verify_fast, verify_parallel
-    from services.aggregator.store import VerifyReport
+def cmd_verify(args: argparse.Namespace, app: CommandContext) -> int:
+    from services.aggregator.storage.engine import database_missing, make_engine, schema_present
+    from services.aggregator.verify import VerifyReport, verify_fast, verify_parallel
+
+    settings = app.settings
 
     if database_missing(settings.database_url):
         print("tthc verify: no aggregator database yet (nothing to verify)", file=sys.stderr)
@@ -104,8 +90,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             print("tthc verify: no aggregator database yet (nothing to verify)", file=sys.stderr)
             report = VerifyReport()
         else:
-            units = registry_for(settings)
-
+            units = app.registry
             progress = _progress("verify", args.quiet)
             workers = workers_of(args)
             if workers > 1:
@@ -165,10 +150,11 @@ def _progress(command: str, quiet: bool):  # type: ignore[no-untyped-def]
     return progress
 
 
-def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from services.aggregator.db import database_missing, make_engine, schema_present
-    from services.aggregator.queries import registry_for
+def cmd_rebuild(args: argparse.Namespace, app: CommandContext) -> int:
     from services.aggregator.rebuild import rebuild
+    from services.aggregator.storage.engine import database_missing, make_engine, schema_present
+
+    settings = app.settings
 
     if database_missing(settings.database_url):
         print("tthc rebuild: no aggregator database yet (nothing to rebuild)", file=sys.stderr)
@@ -178,7 +164,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         if not schema_present(engine):
             print("tthc rebuild: no aggregator database yet (nothing to rebuild)", file=sys.stderr)
             return 0
-        units = registry_for(settings)
+        units = app.registry
         report = rebuild(
             engine,
             units.province_of,
@@ -198,119 +184,4 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             f"rebuilt {report.repaired:,} case rows from {report.events:,} events in "
             f"{report.seconds:.2f}s ({rate:,} events/s)"
         )
-    return 0
-
-
-# --- status --------------------------------------------------------------------------
-
-
-async def _quiet(_exc: Exception) -> None:
-    """Connection errors are reported once, by the caller."""
-
-
-async def _nats_status(settings: Settings) -> dict[str, Any]:
-    import nats
-
-    from services.aggregator import status
-
-    nc = await nats.connect(
-        settings.nats_url,
-        name="tthc-status",
-        connect_timeout=3,
-        allow_reconnect=False,
-        max_reconnect_attempts=1,  # nats-py: 0 would mean "retry the first connect forever"
-        reconnect_time_wait=0.2,
-        error_cb=_quiet,
-    )
-    try:
-        return await status.collect(nc.jetstream())
-    finally:
-        await nc.close()
-
-
-def _database_status(settings: Settings) -> dict[str, Any] | None:
-    from services.aggregator.db import database_missing, make_engine, schema_present
-    from services.aggregator.store import counts
-
-    if database_missing(settings.database_url):
-        return None
-    engine = make_engine(settings.database_url)
-    try:
-        if not schema_present(engine):
-            return None
-        c = counts(engine)
-        return {
-            "backend": engine.url.get_backend_name(),
-            "events_stored": c["events_stored"],
-            "cases": c["cases"],
-            "events_stream_seq": c["events_seq_max"],
-            "duplicates_seen": c["duplicates_seen"],
-            "batches_committed": c["batches_committed"],
-        }
-    finally:
-        engine.dispose()
-
-
-def collect_status(settings: Settings) -> dict[str, Any]:
-    """The status object; raises OSError-like errors when NATS is unreachable."""
-    info = asyncio.run(asyncio.wait_for(_nats_status(settings), timeout=15))
-    consumers = info["consumers"]
-    try:
-        database: dict[str, Any] | None = _database_status(settings)
-    except Exception as exc:  # NATS is the contract's part; the database is an extra
-        database = {"error": str(exc).splitlines()[0]}
-    return {
-        "nats_url": settings.nats_url,
-        "consumers": consumers,
-        "all_caught_up": all(
-            c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in consumers
-        ),
-        "streams": info["streams"],
-        "database": database,
-    }
-
-
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        data = collect_status(settings)
-    except Exception as exc:
-        reason = str(exc) or type(exc).__name__
-        print(
-            f"tthc status: error: cannot reach NATS at {settings.nats_url}: {reason}",
-            file=sys.stderr,
-        )
-        return 1
-    if args.json:
-        sys.stdout.write(orjson.dumps(data).decode() + "\n")
-        return 0
-    print(f"NATS {data['nats_url']}")
-    print(f"{'STREAM':<15} {'MESSAGES':>10} {'LAST SEQ':>10} {'CONSUMERS':>9}")
-    for s in data["streams"]:
-        if s.get("exists"):
-            print(
-                f"{s['name']:<15} {s['messages']:>10} {s['last_seq']:>10} {s['consumer_count']:>9}"
-            )
-        else:
-            print(f"{s['name']:<15} {'(absent)':>10}")
-    print()
-    print(f"{'STREAM':<15} {'CONSUMER':<20} {'PENDING':>9} {'ACK PENDING':>11} {'REDELIVERED':>11}")
-    for c in data["consumers"]:
-        print(
-            f"{c['stream']:<15} {c['name']:<20} {c['num_pending']:>9} "
-            f"{c['num_ack_pending']:>11} {c['num_redelivered']:>11}"
-        )
-    if not data["consumers"]:
-        print("(no consumers yet)")
-    db = data["database"]
-    print()
-    if db is None:
-        print("database: none yet")
-    elif "error" in db:
-        print(f"database: error: {db['error']}")
-    else:
-        print(
-            f"database ({db['backend']}): {db['events_stored']:,} events, {db['cases']:,} cases, "
-            f"up to TTHC_EVENTS seq {db['events_stream_seq']}"
-        )
-    print("all caught up" if data["all_caught_up"] else "work pending")
     return 0

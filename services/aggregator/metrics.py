@@ -1,10 +1,11 @@
 """Prometheus metrics of the aggregator (docs/metrics.md), on its own registry.
 
-Live gauges are recomputed from `case_state` with the current instant (`live_figures`),
-after batches (at most about once a second) and by the overdue sweep, so a case whose
-due instant passes becomes overdue in the gauges without any `overdue` event. The
-`unit` label is the province (default) or the commune (TTHC_UNIT_LABEL=commune); never
-a case id. Every label combination of a known unit is exported, 0 included.
+Live gauges are set from `storage.live.live_figures` (the rule table at the current
+instant), after batches (at most about once a second) and by the overdue sweep, so a
+case whose due instant passes becomes overdue in the gauges without any `overdue`
+event. The `unit` label is the province (default) or the commune
+(TTHC_UNIT_LABEL=commune); never a case id. Every label combination of a known unit is
+exported, 0 included.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import Engine, case, func, select
 
-from services.aggregator.models import case_state
 from shared.domain.case import ANOMALY_KINDS, Lateness
 from shared.domain.events import CHANNELS
 
 LATENESS = tuple(v.value for v in Lateness)
-UNKNOWN_UNIT = "unknown"
 
-# Fine around the 250 ms objective (issue 6: p99 under 250 ms at 2,000 events/s), so a
-# quantile read off the buckets is not a guess across a 250 ms wide bucket.
+# Fine around the 250 ms objective (p99 under 250 ms at 2,000 events/s), so a quantile
+# read off the buckets is not a guess across a 250 ms wide bucket.
 LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75,
     1, 2.5, 5, 10, 30, 60, 300, 900,
@@ -34,56 +31,6 @@ BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 DURATION_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10,
 )  # fmt: skip
-
-
-def live_figures(engine: Engine, unit_label: str, now: int) -> dict[str, dict[Any, float]]:
-    """All-time and current figures per unit, from the case rows, asked at `now`."""
-    c = case_state.c
-    unit = (c.province_code if unit_label == "province" else c.commune_code).label("unit")
-    out: dict[str, dict[Any, float]] = defaultdict(dict)
-    with engine.connect() as conn:
-        for u, channel, n in conn.execute(
-            select(unit, c.channel, func.count())
-            .where(c.received_at.is_not(None))
-            .group_by(unit, c.channel)
-        ):
-            out["received"][(u or UNKNOWN_UNIT, channel)] = n
-        for u, channel, lateness, n in conn.execute(
-            select(unit, c.channel, c.lateness, func.count())
-            .where(c.end_kind == "resolved")
-            .group_by(unit, c.channel, c.lateness)
-        ):
-            out["resolved"][(u or UNKNOWN_UNIT, channel, lateness)] = n
-        overdue = (c.overdue_at.is_not(None)) & (c.overdue_at < now)
-        for u, n_open, n_overdue, n_no_apology, n_supp, n_pause in conn.execute(
-            select(
-                unit,
-                func.count(),
-                func.sum(case((overdue, 1), else_=0)),
-                func.sum(case((overdue & (c.apology_count == 0), 1), else_=0)),
-                func.sum(case((c.waiting == "supplement", 1), else_=0)),
-                func.sum(case((c.waiting == "pause", 1), else_=0)),
-            )
-            .where(c.received_at.is_not(None), c.ended_at.is_(None))
-            .group_by(unit)
-        ):
-            key = u or UNKNOWN_UNIT
-            out["open"][key] = n_open
-            out["open_overdue"][key] = n_overdue or 0
-            out["overdue_without_apology"][key] = n_no_apology or 0
-            out["awaiting_supplement"][key] = n_supp or 0
-            out["paused"][key] = n_pause or 0
-        for u, letters, last in conn.execute(
-            select(unit, func.sum(c.apology_count), func.max(c.last_event_at)).group_by(unit)
-        ):
-            key = u or UNKNOWN_UNIT
-            out["apologies"][key] = letters or 0
-            out["last_event"][key] = (last or 0) / 1_000_000
-        for u, raw in conn.execute(select(unit, c.summary).where(c.anomaly_count > 0)):
-            key = u or UNKNOWN_UNIT
-            for kind, _eid, _t in orjson.loads(raw)["x"] if raw else []:
-                out["anomalies"][(key, kind)] = out["anomalies"].get((key, kind), 0) + 1
-    return out
 
 
 class AggregatorMetrics:
@@ -107,7 +54,23 @@ class AggregatorMetrics:
         )
         self.bad_messages = Counter(
             "tthc_aggregator_bad_messages",
-            "Hand-off messages or events that could not be decoded (terminated, logged).",
+            "Hand-off entries or events that could not be applied (kept in set_aside, logged).",
+            registry=r,
+        )
+        self.conflicts = Counter(
+            "tthc_aggregator_conflicting_duplicates",
+            "Events whose id was stored with other content (kept, reported; first wins).",
+            registry=r,
+        )
+        self.lost_messages = Gauge(
+            "tthc_aggregator_lost_messages",
+            "Hand-off messages the broker no longer held when this database needed them: "
+            "the figures are incomplete while this is above 0.",
+            registry=r,
+        )
+        self.replayed_messages = Counter(
+            "tthc_aggregator_replayed_messages",
+            "Hand-off messages replayed from the broker because the database lacked them.",
             registry=r,
         )
         self.batch_size = Histogram(

@@ -15,6 +15,7 @@ from services.intake.rejected import (
     iter_rejected,
     replay,
 )
+from shared.context import CommandContext
 from shared.domain.validation import REASONS
 from shared.errors import UsageError
 from shared.natsutil import connect, ensure_streams
@@ -76,10 +77,10 @@ def _line(entry: RejectedEntry) -> str:
     )
 
 
-def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_list(args: argparse.Namespace, app: CommandContext) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    return asyncio.run(_list(args, settings))
+    return asyncio.run(_list(args, app.settings))
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -107,8 +108,8 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_replay(args, settings))
+def _cmd_replay(args: argparse.Namespace, app: CommandContext) -> int:
+    return asyncio.run(_replay(args, app.settings))
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:

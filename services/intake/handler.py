@@ -1,28 +1,31 @@
 """Intake's batch logic without NATS: validate, drop duplicates, build the hand-off.
 
 `plan_batch` turns the messages of one batch into a `BatchPlan`: the accepted events
-(stream sequence, publish time, raw bytes, event id), the rejected messages (with
-reason and detail) and the count of duplicates. `handoff_messages` builds the
-`tthc.accepted.batch` messages of the plan (docs/intake.md, "Hand-off format") and
-`rejected_message` the dead-letter message of one rejection. The service does the I/O.
+as `HandoffEvent`s (the hand-off codec of `shared.handoff`: parsed fields, content
+digest, the raw bytes), the rejected messages (with reason and detail) and the count
+of duplicates. `handoff_messages` builds the `tthc.accepted.batch` messages of the plan
+and `rejected_message` the dead-letter message of one rejection. The service does the I/O.
+
+A duplicate is an event id seen in the batch or recently, with the same content. The
+same id with *other* content is not dropped here: it is handed off, and the aggregator
+keeps it and reports the conflict (the first stored still wins for the figures).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from shared import handoff
 from shared.domain.timeutil import format_instant
 from shared.domain.validation import Accepted, CommuneLookup, validate
+from shared.handoff import HandoffEvent
 from shared.subjects import REJECTED_PREFIX
 
-HANDOFF_SUBJECT = "tthc.accepted.batch"
-MAX_HANDOFF_BYTES = 900 * 1024  # each batch message stays under this
-_PER_EVENT_OVERHEAD = 48  # two integers and three commas, generously
+HANDOFF_SUBJECT = handoff.SUBJECT
 
 
 @dataclass(slots=True)
@@ -46,18 +49,22 @@ class RejectedItem:
 
 @dataclass(slots=True)
 class BatchPlan:
-    accepted: list[tuple[int, int, bytes]] = field(default_factory=list)  # seq, ts_ns, raw
-    accepted_ids: list[str] = field(default_factory=list)
+    accepted: list[HandoffEvent] = field(default_factory=list)
     rejected: list[RejectedItem] = field(default_factory=list)
     duplicates: int = 0
 
+    @property
+    def accepted_ids(self) -> list[str]:
+        return [e.event_id for e in self.accepted]
+
 
 class RecentIds:
-    """A bounded memory of recently handed-off event ids (oldest forgotten first)."""
+    """A bounded memory of recently handed-off event ids and their content digests
+    (oldest forgotten first)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
-        self._ids: dict[str, None] = {}
+        self._ids: dict[str, int] = {}
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
@@ -65,18 +72,21 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add_all(self, event_ids: Iterable[str]) -> None:
+    def get(self, event_id: str) -> int | None:
+        return self._ids.get(event_id)
+
+    def add_all(self, events: Iterable[HandoffEvent]) -> None:
         ids = self._ids
-        for event_id in event_ids:
-            ids.pop(event_id, None)
-            ids[event_id] = None
+        for event in events:
+            ids.pop(event.event_id, None)
+            ids[event.event_id] = event.digest
         excess = len(ids) - self.capacity
         if excess > 0:
             for key in list(_take(ids, excess)):
                 del ids[key]
 
 
-def _take(ids: dict[str, None], n: int) -> Iterable[str]:
+def _take(ids: dict[str, int], n: int) -> Iterable[str]:
     it = iter(ids)
     for _ in range(n):
         yield next(it)
@@ -90,9 +100,10 @@ def plan_batch(
     max_skew_us: int,
     max_payload_bytes: int,
 ) -> BatchPlan:
-    """Validate each message; keep the first of each event id not recently handed off."""
+    """Validate each message; keep the first of each event id and content not recently
+    handed off."""
     plan = BatchPlan()
-    in_batch: set[str] = set()
+    in_batch: dict[str, int] = {}
     for msg in sorted(messages, key=_seq_of):
         result = validate(
             msg.subject,
@@ -104,12 +115,19 @@ def plan_batch(
         )
         if type(result) is Accepted:
             event_id = result.payload["event_id"]
-            if event_id in in_batch or event_id in recent:
+            digest = handoff.content_digest(result.payload)
+            seen = in_batch.get(event_id)
+            if seen is None:
+                seen = recent.get(event_id)
+            if seen == digest:
                 plan.duplicates += 1
                 continue
-            in_batch.add(event_id)
-            plan.accepted.append((msg.seq, msg.ts_ns, msg.data))
-            plan.accepted_ids.append(event_id)
+            in_batch[event_id] = digest
+            plan.accepted.append(
+                handoff.from_accepted(
+                    result.payload, result.instants, msg.seq, msg.ts_ns, msg.data, digest
+                )
+            )
         else:
             plan.rejected.append(RejectedItem(msg, result.reason, result.detail))  # type: ignore[union-attr]
     return plan
@@ -119,41 +137,14 @@ def _seq_of(msg: Incoming) -> int:
     return msg.seq
 
 
-def _handoff_body(part: Sequence[tuple[int, int, bytes]]) -> bytes:
-    seqs = b",".join(str(s).encode() for s, _, _ in part)
-    tss = b",".join(str(t).encode() for _, t, _ in part)
-    events = b",".join(raw for _, _, raw in part)
-    return b'{"seq":[' + seqs + b'],"ts":[' + tss + b'],"events":[' + events + b"]}"
-
-
-def handoff_msg_id(seqs: Sequence[int]) -> str:
-    """`intake-<first>-<last>-<crc32 of the sequence list>` (see docs/intake.md)."""
-    crc = zlib.crc32(b",".join(str(s).encode() for s in seqs))
-    return f"intake-{seqs[0]}-{seqs[-1]}-{crc:08x}"
-
-
 def handoff_messages(
-    accepted: Sequence[tuple[int, int, bytes]], max_bytes: int = MAX_HANDOFF_BYTES
+    accepted: Sequence[HandoffEvent], max_bytes: int = handoff.MAX_MESSAGE_BYTES
 ) -> list[tuple[bytes, dict[str, str]]]:
     """The `tthc.accepted.batch` messages (body, headers) of the accepted events, split by size."""
-    parts: list[list[tuple[int, int, bytes]]] = []
-    current: list[tuple[int, int, bytes]] = []
-    size = 64
-    for item in accepted:
-        item_size = len(item[2]) + _PER_EVENT_OVERHEAD
-        if current and size + item_size > max_bytes:
-            parts.append(current)
-            current, size = [], 64
-        current.append(item)
-        size += item_size
-    if current:
-        parts.append(current)
-    out: list[tuple[bytes, dict[str, str]]] = []
-    for part in parts:
-        seqs = [s for s, _, _ in part]
-        headers = {"Nats-Msg-Id": handoff_msg_id(seqs), "Tthc-Events-Seq-Max": str(max(seqs))}
-        out.append((_handoff_body(part), headers))
-    return out
+    return [
+        (handoff.encode(part), handoff.headers_of(part))
+        for part in handoff.split(accepted, max_bytes)
+    ]
 
 
 def _encoded_size(body: bytes, headers: dict[str, str]) -> int:

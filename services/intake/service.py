@@ -33,10 +33,10 @@ from services.intake.handler import (
 )
 from services.intake.metrics import IntakeMetrics
 from shared.domain.timeutil import now_instant
+from shared.domain.validation import CommuneLookup
 from shared.httpserver import OpsServer
 from shared.logging import get_logger
 from shared.natsutil import connect, ensure_streams
-from shared.registry import load_registry
 from shared.settings import Settings
 from shared.subjects import EVENTS_STREAM, INTAKE_CONSUMER
 
@@ -96,14 +96,12 @@ class IntakeService:
 
     name = "intake"
 
-    def __init__(self, settings: Settings, registry: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, registry: CommuneLookup, metrics: IntakeMetrics
+    ) -> None:
         self.settings = settings
-        self.registry = (
-            registry
-            if registry is not None
-            else load_registry(str(settings.registry_file) if settings.registry_file else None)
-        )
-        self.metrics = IntakeMetrics()
+        self.registry = registry
+        self.metrics = metrics
         self.recent = RecentIds(RECENT_IDS)
         self.ops = OpsServer(
             self.metrics.registry,
@@ -253,7 +251,7 @@ class IntakeService:
         publish = self._nc.publish
         for item in incoming:
             await publish(item.token.reply, b"")
-        self.recent.add_all(plan.accepted_ids)
+        self.recent.add_all(plan.accepted)
         m = self.metrics
         m.messages.inc(len(incoming))
         m.accepted.inc(len(plan.accepted))
@@ -269,7 +267,3 @@ class IntakeService:
             )
         m.batch_size.observe(len(incoming))
         m.batch_duration.observe(time.perf_counter() - started)
-
-
-def build(settings: Settings) -> IntakeService:
-    return IntakeService(settings)

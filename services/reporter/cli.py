@@ -1,12 +1,11 @@
 """`tthc appendix` (and, from cli_snapshots.py, `tthc snapshots list|show|diff|make`).
 
-Figures source. The composition root (services/cli.py) sets
-`args.figures_source_factory`: a callable `factory(settings) -> source`, where source is
-either an async context manager yielding an object with `async figures(request)`, or an
-object with `async figures(FiguresRequest) -> FiguresReply` and an optional `close()`
-(plain or async) called once the command is done. `cmd_appendix(args, settings,
-source_factory)` also takes the factory as a parameter. A reply with `error` set is a
-failure (exit status 1). Tests inject a fake factory the same way.
+Figures source. Every command gets the composition root's context (shared/context.py):
+its `settings`, its `registry` and `figures_source()`, either an async context manager
+yielding an object with `async figures(request)`, or an object with `async
+figures(FiguresRequest) -> FiguresReply` and an optional `close()` (plain or async)
+called once the command is done. A reply with `error` set is a failure (exit status
+1). Tests hand in a fake context the same way.
 
 Output files. `--format json` (default), `csv` and `text` print to standard output
 unless `--out PATH` is given. `xlsx` and `docx` are binary: without `--out` they are
@@ -23,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +41,15 @@ from services.reporter.paths import inside, safe_part
 from services.reporter.render import BINARY_FORMATS, EXTENSIONS, FORMATS, render
 from services.reporter.templates import DEFAULT_TEMPLATE, TemplateError, load_template
 from services.reporter.units import UnknownUnit, unit_info
+from shared.context import CommandContext
 from shared.domain.periods import Period, PeriodError, parse_period
 from shared.domain.timeutil import TimestampError, now_instant, parse_rfc3339
 from shared.errors import UsageError
 from shared.logging import get_logger
-from shared.registry import RegistryError, UnitRegistry, load_registry
+from shared.registry import RegistryError, UnitRegistry
 from shared.settings import Settings
 
 log = get_logger("tthc.reporter.cli")
-SourceFactory = Callable[[Settings], Any]
 
 
 def register(subparsers: Any) -> None:
@@ -144,9 +142,9 @@ def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
-def registry_of(settings: Settings) -> UnitRegistry:
+def registry_of(app: CommandContext) -> UnitRegistry:
     try:
-        return load_registry(str(settings.registry_file) if settings.registry_file else None)
+        return app.registry
     except RegistryError as exc:
         raise UsageError(one_line(exc)) from exc
 
@@ -213,20 +211,12 @@ def default_report_path(settings: Settings, appendix: dict[str, Any], fmt: str) 
     return path
 
 
-def source_factory_of(args: argparse.Namespace, given: SourceFactory | None) -> SourceFactory:
-    factory = given or getattr(args, "figures_source_factory", None)
-    if factory is None:
-        raise UsageError("no figures source configured")
-    return factory
-
-
 # --- appendix -------------------------------------------------------------------------
 
 
-def cmd_appendix(
-    args: argparse.Namespace, settings: Settings, source_factory: SourceFactory | None = None
-) -> int:
-    registry = registry_of(settings)
+def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
+    registry = registry_of(app)
     unit = unit_of(args, registry)
     period = period_of(args.period, args.calendar or settings.calendar)
     try:
@@ -236,10 +226,9 @@ def cmd_appendix(
     template = template_of(args.template)
     look = presentation_of(args, settings, unit, period)
     now = now_of(args)
-    factory = source_factory_of(args, source_factory)
 
     async def go():  # type: ignore[no-untyped-def]
-        async with opened(factory(settings)) as source:
+        async with opened(app.figures_source()) as source:
             appendix, _ = await appendix_from(
                 source, registry, unit, period, template, now, agency, look
             )

@@ -1,8 +1,8 @@
 """`tthc snapshots list|show|diff|make`: the frozen period-end appendices on the command line.
 
-`make` uses the same figures source as `tthc appendix` (`args.figures_source_factory`
-or the `source_factory` parameter) and publishes the notifications unless
-`--no-notify` (best effort).
+Commands get the composition root's context (shared/context.py). `make` uses the same
+figures source as `tthc appendix` (`app.figures_source()`) and publishes the
+notifications unless `--no-notify` (best effort).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import orjson
 
 from services.reporter.figsource import FiguresUnavailable, opened
 from services.reporter.snapshots import SnapshotStore, make_period_snapshots
+from shared.context import CommandContext
 from shared.errors import UsageError
 from shared.settings import Settings
 
@@ -69,10 +70,10 @@ def _store(settings: Settings) -> SnapshotStore:
     return SnapshotStore.for_data_dir(Path(settings.data_dir))
 
 
-def _unit_key(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
+def _unit_key(args: argparse.Namespace, app: CommandContext) -> tuple[str, str]:
     from services.reporter.cli import registry_of, unit_of
 
-    unit = unit_of(args, registry_of(settings))
+    unit = unit_of(args, registry_of(app))
     return unit["kind"], unit["code"]
 
 
@@ -81,7 +82,8 @@ def _print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def cmd_snapshots_list(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_snapshots_list(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
     kind = "commune" if args.commune else "province" if args.province else None
     code = args.commune or args.province
     entries = _store(settings).list(kind, args.period, code)
@@ -100,8 +102,9 @@ def cmd_snapshots_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _record(args: argparse.Namespace, settings: Settings, revision: int | None) -> dict:
-    kind, code = _unit_key(args, settings)
+def _record(args: argparse.Namespace, app: CommandContext, revision: int | None) -> dict:
+    settings = app.settings
+    kind, code = _unit_key(args, app)
     record = _store(settings).record(kind, args.period, code, revision)
     if record is None:
         which = f"revision {revision}" if revision else "snapshot"
@@ -109,8 +112,9 @@ def _record(args: argparse.Namespace, settings: Settings, revision: int | None) 
     return record
 
 
-def cmd_snapshots_show(args: argparse.Namespace, settings: Settings) -> int:
-    record = _record(args, settings, args.revision)
+def cmd_snapshots_show(args: argparse.Namespace, app: CommandContext) -> int:
+    settings = app.settings
+    record = _record(args, app, args.revision)
     intact = _store(settings).verify(record)
     if args.json:
         _print_json({**record, "intact": intact})
@@ -133,14 +137,14 @@ def cmd_snapshots_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_snapshots_diff(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_snapshots_diff(args: argparse.Namespace, app: CommandContext) -> int:
     from services.reporter.snapshots import diff_figures
 
-    new = _record(args, settings, args.rev_to)
+    new = _record(args, app, args.rev_to)
     old_rev = args.rev_from if args.rev_from is not None else int(new["revision"]) - 1
     if old_rev < 1:
         raise UsageError(f"revision {new['revision']} has no earlier revision to compare with")
-    old = _record(args, settings, old_rev)
+    old = _record(args, app, old_rev)
     changes = diff_figures(old["figures"], new["figures"])
     if args.json:
         _print_json({"from": old["revision"], "to": new["revision"], "changes": changes})
@@ -156,29 +160,20 @@ def cmd_snapshots_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_snapshots_make(
-    args: argparse.Namespace, settings: Settings, source_factory: Any = None
-) -> int:
-    from services.reporter.cli import (
-        now_of,
-        one_line,
-        period_of,
-        registry_of,
-        source_factory_of,
-        template_of,
-    )
+def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
+    from services.reporter.cli import now_of, one_line, period_of, registry_of, template_of
     from services.reporter.snapshots import snapshot_presentation
 
-    registry = registry_of(settings)
+    settings = app.settings
+    registry = registry_of(app)
     period = period_of(args.period, settings.calendar)
     if period.kind == "range":
         raise UsageError(
             "snapshots are made for named periods (YYYY-MNN, YYYY-QN, ...), not ranges"
         )
-    only = _unit_key(args, settings) if (args.commune or args.province) else None
+    only = _unit_key(args, app) if (args.commune or args.province) else None
     forms = tuple(template_of(ref) for ref in (args.template or settings.snapshot_forms))
     now = now_of(args)
-    factory = source_factory_of(args, source_factory)
     store = _store(settings)
     try:
         look = snapshot_presentation(settings)
@@ -186,7 +181,7 @@ def cmd_snapshots_make(
         raise UsageError(one_line(exc)) from exc
 
     async def go():  # type: ignore[no-untyped-def]
-        async with opened(factory(settings)) as source:
+        async with opened(app.figures_source()) as source:
             results = await make_period_snapshots(
                 period, source, store, registry, forms, now, only, presentation=look
             )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from services.simulator.generate import DEFAULT_SEED, SimConfig, generate, take
 from services.simulator.publish import PublishStats, publish_messages, write_jsonl
+from shared.context import CommandContext
 from shared.domain.timeutil import LOCAL_TZ
 from shared.errors import UsageError
-from shared.registry import UnitRegistry, load_registry
+from shared.registry import UnitRegistry
 from shared.settings import Settings
 
 # Three communes of Thanh Hóa (province 38): a rural commune and two wards.
@@ -194,8 +195,8 @@ def stderr_progress(stats: PublishStats) -> None:
     print(f"simulate: {stats.line()}", file=sys.stderr, flush=True)
 
 
-def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    registry = load_registry(str(settings.registry_file) if settings.registry_file else None)
+def cmd_simulate(args: argparse.Namespace, app: CommandContext) -> int:
+    settings, registry = app.settings, app.registry
     communes = resolve_communes(registry, args.communes, args.province, args.random, args.seed)
     now = datetime.now(UTC)
     today = now.astimezone(LOCAL_TZ).date()

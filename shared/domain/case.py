@@ -6,7 +6,9 @@ give the same summary, however often each was delivered.
 
 Rules (appendix.md, "A case's story"):
 
-- The first `received` opens the case, fixing channel, field and due instant.
+- The first `received` opens the case, fixing channel, agency (`ubnd` when it names
+  none), field, procedure and due instant (field and procedure: its own, else the
+  first seen on any event of the case).
 - `supplement_requested` and `paused` stop the clock; `supplement_received` ends a
   wait for a supplement, `resumed` ends a pause. Either restarts the clock: the due
   instant becomes the event's `due_at` if given, otherwise moves later by exactly the
@@ -16,9 +18,11 @@ Rules (appendix.md, "A case's story"):
   instant that passed while the case waited (a new `due_at` earlier than the resume)
   makes it overdue the moment the clock restarts.
 - `resolved`, `returned` or `withdrawn` ends the case. A resolved case is late if it
-  became overdue before it was resolved, early if resolved on a local day before the
-  due instant's local day, on time otherwise. An event at exactly the due instant
-  comes before the case turns overdue.
+  became overdue at an instant strictly before it was resolved, early if resolved on a
+  local day before the due instant's local day, on time otherwise. Lateness compares
+  instants, never story order: an event at exactly the due instant comes before the
+  case turns overdue, and an `overdue` notice at the very instant a case ends makes it
+  neither late nor overdue, whichever of the two events sorts first.
 - Anomalies are kept and listed but change no figure: the event is ignored, except an
   apology for a case not overdue, whose letter still counts.
 """
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
-from shared.domain.events import CaseEvent, EventType, Instant
+from shared.domain.events import DEFAULT_AGENCY, CaseEvent, EventType, Instant
 from shared.domain.timeutil import US_PER_DAY
 
 
@@ -131,6 +135,8 @@ class CaseSummary:
     anomalies: tuple[Anomaly, ...]
     event_count: int
     last_event_at: Instant | None
+    agency: str = DEFAULT_AGENCY
+    procedure_code: str | None = None
 
     @property
     def is_orphan(self) -> bool:
@@ -161,6 +167,7 @@ def fold_case(events: Iterable[CaseEvent]) -> CaseSummary:
     first = ordered[0]
     received_index = next((i for i, e in enumerate(ordered) if e.event_type == _RECEIVED), None)
     field = next((e.field for e in ordered if e.field), None)
+    procedure = next((e.procedure_code for e in ordered if e.procedure_code), None)
 
     if received_index is None:
         return CaseSummary(
@@ -179,6 +186,8 @@ def fold_case(events: Iterable[CaseEvent]) -> CaseSummary:
             anomalies=(Anomaly(AnomalyKind.ORPHAN.value, first.event_id, first.occurred_at),),
             event_count=len(ordered),
             last_event_at=ordered[-1].occurred_at,
+            agency=next((e.agency for e in ordered if e.agency), DEFAULT_AGENCY),
+            procedure_code=procedure,
         )
 
     anomalies: list[Anomaly] = [
@@ -235,6 +244,8 @@ def fold_case(events: Iterable[CaseEvent]) -> CaseSummary:
                     due += t - wait_start  # the clock was stopped until the end
                 waiting = None
             ended_at, end_kind = t, kind
+            if overdue_at == t:
+                overdue_at = None  # a notice at the instant of the end: the end comes first
             if kind == _RESOLVED:
                 if overdue_at is not None:
                     lateness = _LATE
@@ -273,4 +284,6 @@ def fold_case(events: Iterable[CaseEvent]) -> CaseSummary:
         anomalies=tuple(anomalies),
         event_count=len(ordered),
         last_event_at=ordered[-1].occurred_at,
+        agency=opening.agency or DEFAULT_AGENCY,
+        procedure_code=opening.procedure_code or procedure,
     )

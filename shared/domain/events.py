@@ -1,4 +1,4 @@
-"""Case events as the desk software publishes them (contract: events.md, version 1).
+"""Case events as the desk software publishes them (contract: events.md, version 1.1).
 
 A case (hồ sơ thủ tục hành chính) is told as a sequence of events. Instants are
 integers: microseconds since the Unix epoch, UTC. They compare as instants whatever
@@ -7,10 +7,8 @@ offset the desk wrote, and they are cheap to sort, store and hash.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 Instant = int
 """Microseconds since 1970-01-01T00:00:00Z."""
@@ -47,6 +45,13 @@ class ResultChannel(StrEnum):
     POSTAL = "postal"
     ONLINE = "online"
 
+
+DEFAULT_AGENCY = "ubnd"
+"""The agency of a case whose `received` names none: the People's Committee (UBND xã)."""
+ALL_AGENCIES = "all"
+"""What asks for the figures of every agency together."""
+NO_FIELD = "unspecified"
+"""The `by_field` entry of cases with no field at all (contract 1.1)."""
 
 EVENT_TYPES: frozenset[str] = frozenset(t.value for t in EventType)
 CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
@@ -88,10 +93,10 @@ REQUIRED_OWN_FIELDS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True, slots=True)
 class CaseEvent:
-    """One accepted event of one case, normalised.
+    """One accepted event of one case: the fields its story reads.
 
-    `occurred_at`, `due_at` and `new_due_at` are instants (µs since epoch, UTC).
-    `payload` is the event as published (decoded JSON), kept whole for storage.
+    `occurred_at`, `due_at` and `new_due_at` are instants (µs since epoch, UTC). The
+    payload as published is kept whole by the storage, not here.
     """
 
     event_id: str
@@ -104,9 +109,8 @@ class CaseEvent:
     new_due_at: Instant | None = None
     field: str | None = None
     result_channel: str | None = None
-    payload: dict[str, Any] = dataclasses.field(
-        default_factory=dict, compare=False, hash=False, repr=False
-    )
+    agency: str | None = None  # cơ quan: `ubnd` (UBND xã), `cong_an`, `quan_su`, ...
+    procedure_code: str | None = None  # mã TTHC
 
     @property
     def case_key(self) -> tuple[str, str]:

@@ -1,41 +1,46 @@
-"""Validation of raw desk messages against the event contract (events.md).
+"""Validation of raw desk messages against the event contract (events.md, version 1.1).
 
 `validate` decides, for one message (subject and raw bytes), whether it is an event of
-the contract: `Accepted(event, payload)` or `Rejected(reason, detail)` with a stable
+the contract: `Accepted(payload, instants)` or `Rejected(reason, detail)` with a stable
 reason code (docs/reject-reasons.md). It never raises, whatever the input.
 
-`event_from_payload` turns an already-validated payload (a dict) into a `CaseEvent`;
-the aggregator uses it on what intake accepted.
+An optional field sent as JSON `null` is the same as the field left out (contract 1.1);
+a required one sent as `null` is missing.
+
+Every limit between the contract and storage is checked here, so that an accepted
+event can always be stored, on SQLite and on PostgreSQL: lengths within the columns'
+widths, no control characters (PostgreSQL cannot store U+0000) in the fields stored in
+columns, slugs for `field` and `agency`, instants between 1900 and 9998.
 
 Order of checks (the first failing one gives the reason):
 
 1. `payload_too_large`: the raw size, before anything is decoded.
 2. `invalid_json`: not UTF-8 JSON (orjson), or not a JSON object.
 3. `bad_subject`: the subject is not `tthc.events.<5 digits>.<token>`.
-4. `missing_field`: one of the five common fields is absent.
+4. `missing_field`: one of the five common fields is absent (or null).
 5. `bad_type`: a common field is not a string.
 6. `unknown_event_type`: `event_type` is not one of the contract's types.
 7. `missing_field`: a field the type requires is absent (`received`: channel, due_at).
-8. `bad_type`: a known optional or own field is present but not a string (`null`
-   included); checked on every event, whatever its type, because the aggregator reads
-   them by name.
-9. `bad_value`: right type, wrong value (event_id 1-128 characters, case_id 1-64,
-   commune_code 5 digits, channel / result_channel not in the contract's lists).
+8. `bad_type`: a known optional or own field is present, not null, and not a string;
+   checked on every event, whatever its type, because the aggregator reads them by name.
+9. `bad_value`: right type, wrong value (see `_bad_value`).
 10. `subject_mismatch`: event_type or commune_code differ from the subject's tokens.
 11. `unknown_commune`: commune_code is not in the unit registry.
-12. `bad_timestamp`: occurred_at, due_at or new_due_at is not RFC 3339 with an offset.
+12. `bad_timestamp`: occurred_at, due_at or new_due_at is not RFC 3339 with an offset,
+    or lies outside 1900-01-01 .. 9998-12-31.
 13. `future_timestamp`: occurred_at is more than the allowed skew after `received_at`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
 from shared.domain.events import CHANNELS, EVENT_TYPES, RESULT_CHANNELS, CaseEvent
-from shared.domain.timeutil import _RFC3339, TimestampError, parse_rfc3339
+from shared.domain.timeutil import TimestampError, parse_rfc3339
 
 # Stable reason codes, in the order they are checked.
 REASONS: tuple[str, ...] = (
@@ -69,6 +74,24 @@ _STRING_FIELDS = (
 _REQUIRED_OWN: dict[str, tuple[str, ...]] = {"received": ("channel", "due_at")}
 _CHANNELS = frozenset(CHANNELS)
 _DIGITS = frozenset("0123456789")
+_BOM = b"\xef\xbb\xbf"
+# C0 and C1 control characters and DEL: never in a stored identifier.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_]*\Z", re.ASCII)
+# (field, longest length, must be a slug): the stored text columns and their widths.
+_TEXT_LIMITS: tuple[tuple[str, int, bool], ...] = (
+    ("event_id", 128, False),
+    ("case_id", 64, False),
+    ("field", 64, True),
+    ("agency", 32, True),
+    ("procedure_code", 64, False),
+)
+# Instants the whole system can compute with and print in any offset.
+MIN_INSTANT = parse_rfc3339("1900-01-01T00:00:00Z")
+MAX_INSTANT = parse_rfc3339("9998-12-31T23:59:59.999999Z")
+_INSTANT_FIELDS = ("occurred_at", "due_at", "new_due_at")
+
+Instants = tuple[int, int | None, int | None]
 
 
 class CommuneLookup(Protocol):
@@ -76,17 +99,18 @@ class CommuneLookup(Protocol):
 
 
 class Accepted:
-    """An event of the contract, and its decoded payload (kept whole).
+    """An event of the contract: its decoded payload (nulls of optional fields dropped)
+    and its instants (occurred_at, due_at, new_due_at).
 
     `event` (a `CaseEvent`) is built on first use: intake's hot path only needs the
-    payload and the event id, and building a frozen dataclass per message costs.
+    fields, and building a frozen dataclass per message costs.
     """
 
-    __slots__ = ("_event", "_instants", "payload")
+    __slots__ = ("_event", "instants", "payload")
 
-    def __init__(self, payload: dict[str, Any], instants: tuple[int, int | None, int | None]):
+    def __init__(self, payload: dict[str, Any], instants: Instants):
         self.payload = payload
-        self._instants = instants
+        self.instants = instants
         self._event: CaseEvent | None = None
 
     @property
@@ -96,21 +120,7 @@ class Accepted:
     @property
     def event(self) -> CaseEvent:
         if self._event is None:
-            p = self.payload
-            occurred_at, due_at, new_due_at = self._instants
-            self._event = CaseEvent(
-                event_id=p["event_id"],
-                event_type=p["event_type"],
-                case_id=p["case_id"],
-                commune_code=p["commune_code"],
-                occurred_at=occurred_at,
-                channel=p.get("channel"),
-                due_at=due_at,
-                new_due_at=new_due_at,
-                field=p.get("field"),
-                result_channel=p.get("result_channel"),
-                payload=p,
-            )
+            self._event = case_event(self.payload, self.instants)
         return self._event
 
     def __repr__(self) -> str:
@@ -159,6 +169,24 @@ def validate(
         return Rejected("invalid_json", f"undecodable message ({type(exc).__name__})")
 
 
+def _decode(data: bytes) -> dict[str, Any] | Rejected:
+    try:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if data.startswith(_BOM):
+            return Rejected("invalid_json", "starts with a UTF-8 byte order mark; send it without")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return Rejected("invalid_json", "not valid UTF-8")
+        return Rejected("invalid_json", f"not valid JSON (line {exc.lineno}, column {exc.colno})")
+    if type(payload) is not dict:
+        return Rejected("invalid_json", "not a JSON object")
+    if None in payload.values():  # contract 1.1: null is the same as absent
+        payload = {k: v for k, v in payload.items() if v is not None}
+    return payload
+
+
 def _validate(
     subject: str,
     data: bytes,
@@ -170,16 +198,35 @@ def _validate(
     size = len(data)
     if size > max_payload_bytes:
         return Rejected("payload_too_large", f"{size} bytes, limit {max_payload_bytes}")
-    try:
-        payload = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return Rejected("invalid_json", "not UTF-8 JSON")
-    if type(payload) is not dict:
-        return Rejected("invalid_json", "not a JSON object")
+    payload = _decode(data)
+    if type(payload) is Rejected:
+        return payload
     tokens = parse_subject(subject) if type(subject) is str else None
     if tokens is None:
         return Rejected("bad_subject", "subject is not tthc.events.<5 digits>.<event_type>")
+    shape = _check_shape(payload)  # type: ignore[arg-type]
+    if shape is not None:
+        return shape
+    commune_code: str = payload["commune_code"]  # type: ignore[index]
+    if commune_code != tokens[0]:
+        return Rejected("subject_mismatch", "commune_code differs from the subject's commune")
+    if payload["event_type"] != tokens[1]:  # type: ignore[index]
+        return Rejected("subject_mismatch", "event_type differs from the subject's last token")
+    if commune_code not in registry:
+        return Rejected("unknown_commune", "commune_code is not in the unit registry")
+    instants = _instants(payload)  # type: ignore[arg-type]
+    if type(instants) is Rejected:
+        return instants
+    if instants[0] > received_at + max_skew_us:  # type: ignore[index]
+        return Rejected(
+            "future_timestamp",
+            f"occurred_at is more than {max_skew_us // 1_000_000}s ahead of the receiving clock",
+        )
+    return Accepted(payload, instants)  # type: ignore[arg-type]
 
+
+def _check_shape(payload: dict[str, Any]) -> Rejected | None:
+    """Fields present, of the right types and values (checks 4 to 9)."""
     for key in _COMMON:
         if key not in payload:
             return Rejected("missing_field", f"{key} is required")
@@ -195,15 +242,24 @@ def _validate(
     for key in _STRING_FIELDS:
         if key in payload and type(payload[key]) is not str:
             return Rejected("bad_type", f"{key} must be a string")
+    return _bad_value(payload)
 
-    event_id: str = payload["event_id"]
-    case_id: str = payload["case_id"]
-    commune_code: str = payload["commune_code"]
-    if not 1 <= len(event_id) <= 128:
-        return Rejected("bad_value", "event_id must have 1-128 characters")
-    if not 1 <= len(case_id) <= 64:
-        return Rejected("bad_value", "case_id must have 1-64 characters")
-    if not _is_code5(commune_code):
+
+def _bad_value(payload: dict[str, Any]) -> Rejected | None:
+    """Right type, wrong value: lengths and characters of stored text, code shapes, lists."""
+    for key, longest, slug in _TEXT_LIMITS:
+        value = payload.get(key)
+        if value is None:
+            continue
+        if not 1 <= len(value) <= longest:
+            return Rejected("bad_value", f"{key} must have 1-{longest} characters")
+        if slug and not _SLUG.match(value):
+            return Rejected(
+                "bad_value", f"{key} must be a slug: lower-case letters, digits and '_'"
+            )
+        if _CONTROL.search(value):
+            return Rejected("bad_value", f"{key} must not contain control characters")
+    if not _is_code5(payload["commune_code"]):
         return Rejected("bad_value", "commune_code must be 5 digits")
     channel = payload.get("channel")
     if channel is not None and channel not in _CHANNELS:
@@ -211,94 +267,53 @@ def _validate(
     result_channel = payload.get("result_channel")
     if result_channel is not None and result_channel not in RESULT_CHANNELS:
         return Rejected("bad_value", "result_channel is not one of direct, postal, online")
+    return None
 
-    if commune_code != tokens[0]:
-        return Rejected("subject_mismatch", "commune_code differs from the subject's commune")
-    if event_type != tokens[1]:
-        return Rejected("subject_mismatch", "event_type differs from the subject's last token")
-    if commune_code not in registry:
-        return Rejected("unknown_commune", "commune_code is not in the unit registry")
 
-    try:
-        occurred_at = fast_rfc3339(payload["occurred_at"])
-    except TimestampError:
-        return Rejected("bad_timestamp", "occurred_at is not RFC 3339 with an offset")
-    due_at = new_due_at = None
-    if "due_at" in payload:
+def _instants(payload: dict[str, Any]) -> Instants | Rejected:
+    found: list[int | None] = []
+    for key in _INSTANT_FIELDS:
+        text = payload.get(key)
+        if text is None:
+            found.append(None)
+            continue
         try:
-            due_at = fast_rfc3339(payload["due_at"])
+            instant = parse_rfc3339(text)
         except TimestampError:
-            return Rejected("bad_timestamp", "due_at is not RFC 3339 with an offset")
-    if "new_due_at" in payload:
-        try:
-            new_due_at = fast_rfc3339(payload["new_due_at"])
-        except TimestampError:
-            return Rejected("bad_timestamp", "new_due_at is not RFC 3339 with an offset")
-    if occurred_at > received_at + max_skew_us:
-        return Rejected(
-            "future_timestamp",
-            f"occurred_at is more than {max_skew_us // 1_000_000}s ahead of the receiving clock",
-        )
-
-    return Accepted(payload, (occurred_at, due_at, new_due_at))
+            return Rejected("bad_timestamp", f"{key} is not RFC 3339 with an offset")
+        if not MIN_INSTANT <= instant <= MAX_INSTANT:
+            return Rejected("bad_timestamp", f"{key} is outside 1900-01-01 .. 9998-12-31")
+        found.append(instant)
+    return found[0], found[1], found[2]  # type: ignore[return-value]
 
 
-_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+def case_event(payload: dict[str, Any], instants: Instants) -> CaseEvent:
+    """The one constructor of a `CaseEvent` from a validated payload and its instants."""
+    get = payload.get
+    return CaseEvent(
+        payload["event_id"],
+        payload["event_type"],
+        payload["case_id"],
+        payload["commune_code"],
+        instants[0],
+        get("channel"),
+        instants[1],
+        instants[2],
+        get("field"),
+        get("result_channel"),
+        get("agency"),
+        get("procedure_code"),
+    )
 
 
-def fast_rfc3339(text: str) -> int:
-    """`parse_rfc3339` without datetime objects: same accepted texts, same instants.
-
-    Intake parses two or three timestamps per event; this arithmetic version is several
-    times faster. A unit test checks it against `parse_rfc3339` (hypothesis).
-    """
-    m = _RFC3339.match(text) if type(text) is str else None
-    if m is None:
-        raise TimestampError("not an RFC 3339 timestamp with an offset")
-    y, mo, d, h, mi, sec, frac, offset = m.groups()
-    year, month, day = int(y), int(mo), int(d)
-    hour, minute, second = int(h), int(mi), int(sec)
-    if year < 1 or not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
-        raise TimestampError("field out of range")
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day < 1 or day > (29 if month == 2 and leap else _MONTH_DAYS[month]):
-        raise TimestampError("day out of range")
-    if offset in ("Z", "z"):
-        off_s = 0
-    else:
-        oh, om = int(offset[1:3]), int(offset[4:6])
-        if oh > 23 or om > 59:
-            raise TimestampError("offset out of range")
-        off_s = (oh * 3600 + om * 60) * (1 if offset[0] == "+" else -1)
-    # days from civil (Howard Hinnant's algorithm)
-    yy = year - (month <= 2)
-    era = yy // 400
-    yoe = yy - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    micro = int((frac[1:] + "000000")[:6]) if frac else 0
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - off_s
-    return seconds * 1_000_000 + micro
-
-
-def _instant(payload: dict[str, Any], key: str) -> int | None:
-    value = payload.get(key)
-    return None if value is None else parse_rfc3339(value)
+def instants_of(payload: dict[str, Any]) -> Instants:
+    """The instants of a payload that passed validation (parsed again)."""
+    instants = _instants({k: v for k, v in payload.items() if v is not None})
+    if type(instants) is Rejected:
+        raise TimestampError(instants.detail)
+    return instants  # type: ignore[return-value]
 
 
 def event_from_payload(payload: dict[str, Any]) -> CaseEvent:
-    """A `CaseEvent` from a payload that passed validation (no checks repeated here)."""
-    return CaseEvent(
-        event_id=payload["event_id"],
-        event_type=payload["event_type"],
-        case_id=payload["case_id"],
-        commune_code=payload["commune_code"],
-        occurred_at=parse_rfc3339(payload["occurred_at"]),
-        channel=payload.get("channel"),
-        due_at=_instant(payload, "due_at"),
-        new_due_at=_instant(payload, "new_due_at"),
-        field=payload.get("field"),
-        result_channel=payload.get("result_channel"),
-        payload=payload,
-    )
+    """A `CaseEvent` from a payload that passed validation (its instants parsed again)."""
+    return case_event(payload, instants_of(payload))

@@ -1,4 +1,5 @@
-"""`tthc verify` and `tthc status` as commands: exit statuses and output."""
+"""`tthc verify` (services/aggregator/cli.py) and `tthc status` (services/ops/cli.py) as
+commands: exit statuses and output."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import orjson
 import pytest
 from sqlalchemy import update
 
-from services.aggregator import store
-from services.aggregator.cli import cmd_status, cmd_verify
-from services.aggregator.db import make_engine, migrate
-from services.aggregator.models import case_state
+from services.aggregator.cli import cmd_verify
+from services.aggregator.storage.apply import apply_batch
+from services.aggregator.storage.schema import case_state
+from services.bootstrap import App
+from services.ops.cli import cmd_status
 from shared.natsserver import free_port
 from shared.registry import load_registry
-from tests.aggregator_kit import items, story
 from tests.conftest import make_settings
+from tests.kits.aggregator import items, migrated, story
 
 
 def verify_args(**kw: object) -> argparse.Namespace:
@@ -29,11 +31,9 @@ def verify_args(**kw: object) -> argparse.Namespace:
 def loaded(tmp_path: Path):
     """Settings whose SQLite database holds the hand-built story (no NATS needed)."""
     settings = make_settings(tmp_path, "nats://127.0.0.1:1")
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    store.ensure_meta(engine)
-    store.apply_batch(engine, items(story()), load_registry().province_of)
-    yield settings, engine
+    engine = migrated(settings.database_url)
+    apply_batch(engine, items(story()), load_registry().province_of)
+    yield App(settings), engine
     engine.dispose()
 
 
@@ -61,13 +61,13 @@ def test_verify_drift_exits_1_and_repair_fixes(loaded, capsys: pytest.CaptureFix
 def test_verify_without_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """verify before the aggregator ever ran reports nothing to verify and exits 0."""
     settings = make_settings(tmp_path, "nats://127.0.0.1:1")
-    assert cmd_verify(verify_args(), settings) == 0
+    assert cmd_verify(verify_args(), App(settings)) == 0
 
 
 def test_status_unreachable_nats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """status with no NATS listening exits 1 with one line on standard error."""
     settings = make_settings(tmp_path, f"nats://127.0.0.1:{free_port()}")
-    assert cmd_status(argparse.Namespace(json=True), settings) == 1
+    assert cmd_status(argparse.Namespace(json=True), App(settings)) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("tthc status: error: cannot reach NATS") and "\n" not in err
 
@@ -89,13 +89,14 @@ def test_status_command_via_tthc(settings, monkeypatch, capsys: pytest.CaptureFi
 
 def test_readers_do_not_create_the_database(tmp_path: Path) -> None:
     """verify, status's database part and the local figures source leave no SQLite file behind."""
-    from services.aggregator.cli import _database_status
-    from services.aggregator.queries import LocalFiguresSource
+    from services.aggregator.storage.reader import LocalFiguresSource
+    from services.ops.status import database_status
     from shared.ports import FiguresRequest
 
     settings = make_settings(tmp_path, "nats://127.0.0.1:1")
-    assert cmd_verify(verify_args(), settings) == 0
-    assert _database_status(settings) is None
-    reply = LocalFiguresSource(settings).figures_sync(FiguresRequest("commune", "00004", 0, 10, 10))
+    assert cmd_verify(verify_args(), App(settings)) == 0
+    assert database_status(settings, None) is None
+    source = LocalFiguresSource(settings.database_url, load_registry())
+    reply = source.figures_sync(FiguresRequest("commune", "00004", 0, 10, 10))
     assert reply.figures["received_total"] == 0 and reply.watermark["accepted_events"] == 0
     assert not (tmp_path / "data" / "tthc.sqlite3").exists()

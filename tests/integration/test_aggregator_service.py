@@ -10,14 +10,14 @@ import orjson
 import pytest
 from prometheus_client import generate_latest
 
-from services.aggregator import status
-from services.aggregator.queries import LocalFiguresSource
-from services.aggregator.service import AggregatorService
+from services.bootstrap import build_aggregator, local_figures_source
+from shared import pipeline
 from shared.natsutil import ensure_streams
 from shared.ports import FiguresReply, FiguresRequest, request_to_json
+from shared.registry import load_registry
 from shared.settings import Settings
 from shared.subjects import ACCEPTED_STREAM, AGGREGATOR_CONSUMER, FIGURES_QUERY_SUBJECT
-from tests.aggregator_kit import COMMUNE, batch_message, story, us
+from tests.kits.aggregator import COMMUNE, batch_message, story, us
 
 pytestmark = pytest.mark.nats
 
@@ -61,18 +61,32 @@ async def wait_caught_up(settings: Settings, timeout: float = 20) -> None:
         await nc.close()
 
 
+def aggregator(settings: Settings):
+    """The aggregator as `tthc run aggregator` builds it."""
+    return build_aggregator(settings, load_registry())
+
+
 def local_figures(settings: Settings) -> FiguresReply:
-    source = LocalFiguresSource(settings)
+    source = local_figures_source(settings, load_registry())
     try:
         return source.figures_sync(FiguresRequest("commune", COMMUNE, START, END, LATER))
     finally:
         source.close()
 
 
+def local_status(settings: Settings) -> dict:
+    """The database part of `tthc status` (no broker view: nothing counted missing)."""
+    from services.ops.status import database_status
+
+    found = database_status(settings, None)
+    assert found is not None
+    return found
+
+
 async def test_batches_in_figures_out(settings: Settings) -> None:
     """Published hand-off batches end up in the figures, served in process and over NATS."""
     await publish_batches(settings, story() + story()[:4], size=5)  # 4 duplicates
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     try:
         await wait_caught_up(settings)
@@ -101,13 +115,13 @@ async def test_restart_mid_stream_loses_nothing(settings: Settings) -> None:
     """Stopping and restarting mid-stream, with redelivered overlap, counts each event once."""
     events = story()
     await publish_batches(settings, events[:7], size=3)
-    first = AggregatorService(settings)
+    first = aggregator(settings)
     await first.start()
     await wait_caught_up(settings)
     await first.stop()
     # Overlap: events 5..13 again (5..7 already in), as a redelivery after a crash would.
     await publish_batches(settings, events[4:], size=4, first_seq=5)
-    second = AggregatorService(settings)
+    second = aggregator(settings)
     await second.start()
     try:
         await wait_caught_up(settings)
@@ -122,7 +136,7 @@ async def test_restart_mid_stream_loses_nothing(settings: Settings) -> None:
 async def test_gauges_and_consumer_lag(settings: Settings) -> None:
     """Live gauges show the unit's cases (zeros included) and the consumer lag gauge exists."""
     await publish_batches(settings, story(), size=13)
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     try:
         await wait_caught_up(settings)
@@ -145,7 +159,7 @@ async def test_gauges_and_consumer_lag(settings: Settings) -> None:
 
 
 async def test_status_lists_consumers_in_pipeline_order(settings: Settings) -> None:
-    """status.collect lists TTHC_EVENTS consumers before TTHC_ACCEPTED's, with pending counts."""
+    """pipeline.collect lists TTHC_EVENTS consumers before TTHC_ACCEPTED's, with pending counts."""
     from nats.js.api import ConsumerConfig
 
     await publish_batches(settings, story(), size=13)
@@ -154,7 +168,7 @@ async def test_status_lists_consumers_in_pipeline_order(settings: Settings) -> N
     try:
         await js.add_consumer("TTHC_EVENTS", ConsumerConfig(durable_name="tthc-intake"))
         await js.add_consumer(ACCEPTED_STREAM, ConsumerConfig(durable_name=AGGREGATOR_CONSUMER))
-        info = await status.collect(js)
+        info = await pipeline.collect(js)
     finally:
         await nc.close()
     assert [(c["stream"], c["name"]) for c in info["consumers"]] == [
@@ -165,31 +179,33 @@ async def test_status_lists_consumers_in_pipeline_order(settings: Settings) -> N
     assert [s["name"] for s in info["streams"]] == ["TTHC_EVENTS", ACCEPTED_STREAM, "TTHC_REJECTED"]
 
 
-async def test_unreadable_message_is_terminated(settings: Settings) -> None:
-    """A hand-off message that cannot be read is counted and does not block the others."""
+async def test_unreadable_message_is_set_aside(settings: Settings) -> None:
+    """A hand-off message that cannot be read is kept aside and counted; it blocks no other."""
     nc = await nats.connect(settings.nats_url)
     js = nc.jetstream()
     await ensure_streams(js, settings)
     await js.publish("tthc.accepted.batch", b"not json")
     await nc.close()
     await publish_batches(settings, story(), size=13)
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     try:
         await wait_caught_up(settings)
         assert local_figures(settings).watermark["accepted_events"] == 13
         text = generate_latest(service.metrics.registry).decode()
         assert "tthc_aggregator_bad_messages_total 1.0" in text
+        status = local_status(settings)
+        assert status["set_aside"] == 1 and status["missing_messages"] == 0
     finally:
         await service.stop()
 
 
 async def test_status_json_command(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     """`tthc status --json` prints consumers with pending counts, and the database counts."""
-    from services.aggregator.cli import collect_status
+    from services.ops.status import collect_status
 
     await publish_batches(settings, story(), size=13)
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     try:
         await wait_caught_up(settings)
@@ -210,9 +226,9 @@ async def test_start_migrates_a_fresh_database(settings: Settings) -> None:
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from services.aggregator.db import alembic_config, make_engine
+    from services.aggregator.storage.engine import alembic_config, make_engine
 
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     await service.stop()
     engine = make_engine(settings.database_url)
@@ -227,9 +243,9 @@ async def test_start_migrates_a_fresh_database(settings: Settings) -> None:
 async def test_wal_checkpointed_by_its_own_task(settings: Settings) -> None:
     """SQLite: the service's commits leave the WAL alone (no automatic checkpoint in
     the commit); its checkpoint task copies the WAL into the database file afterwards."""
-    from services.aggregator.db import checkpoint, make_engine
+    from services.aggregator.storage.engine import checkpoint, make_engine
 
-    service = AggregatorService(settings)
+    service = aggregator(settings)
     await service.start()
     try:
         assert service.engine is not None

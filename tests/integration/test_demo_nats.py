@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import demo
+from services.demo import cli as demo
 from shared.natsserver import free_port, is_reachable
 from shared.settings import Settings
 

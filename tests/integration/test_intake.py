@@ -16,8 +16,11 @@ import orjson
 import pytest
 from nats.js.api import StreamConfig
 
+from services.bootstrap import build_intake
 from services.intake.service import IntakeService, ensure_consumer
+from shared import handoff
 from shared.natsutil import ensure_streams
+from shared.registry import load_registry
 from shared.settings import Settings
 from shared.subjects import (
     ACCEPTED_STREAM,
@@ -69,7 +72,7 @@ async def stream_msgs(js: Any, stream: str) -> list[Any]:
 async def accepted_ids(js: Any) -> list[str]:
     ids: list[str] = []
     for msg in await stream_msgs(js, ACCEPTED_STREAM):
-        ids.extend(e["event_id"] for e in orjson.loads(msg.data)["events"])
+        ids.extend(e.event_id for e in handoff.decode(msg.data)[0])
     return ids
 
 
@@ -98,7 +101,7 @@ async def js_client(settings: Settings):
 
 @pytest.fixture
 async def intake(settings: Settings, js_client: Any):
-    service = IntakeService(settings)
+    service = build_intake(settings, load_registry())
     await service.start()
     try:
         yield service
@@ -109,7 +112,8 @@ async def intake(settings: Settings, js_client: Any):
 async def test_valid_events_flow_in_documented_format(
     intake: IntakeService, js_client: Any
 ) -> None:
-    """Valid events reach TTHC_ACCEPTED as seq/ts/raw-event batches with the headers."""
+    """Valid events reach TTHC_ACCEPTED as hand-off batches (parsed fields, the raw bytes)
+    with the headers."""
     js = js_client
     raws = []
     seqs = []
@@ -124,17 +128,18 @@ async def test_valid_events_flow_in_documented_format(
     assert all(m.subject == "tthc.accepted.batch" for m in msgs)
     all_seq, all_events = [], []
     for m in msgs:
-        body = orjson.loads(m.data)
-        assert len(body["seq"]) == len(body["ts"]) == len(body["events"])
-        assert m.headers["Nats-Msg-Id"].startswith(f"intake-{body['seq'][0]}-{body['seq'][-1]}")
-        assert m.headers["Tthc-Events-Seq-Max"] == str(max(body["seq"]))
-        assert all(t > 1_700_000_000 * 10**9 for t in body["ts"])
-        assert raws[0].strip() in m.data or m is not msgs[0]
-        all_seq += body["seq"]
-        all_events += body["events"]
+        events, unreadable = handoff.decode(m.data)
+        assert unreadable == []
+        body_seqs = [e.seq for e in events]
+        assert m.headers["Nats-Msg-Id"].startswith(f"intake-{body_seqs[0]}-{body_seqs[-1]}")
+        assert m.headers["Tthc-Events-Seq-Max"] == str(max(body_seqs))
+        assert all(e.published_ns > 1_700_000_000 * 10**9 for e in events)
+        all_seq += body_seqs
+        all_events += events
     assert all_seq == seqs
-    assert [e["event_id"] for e in all_events] == [f"ev-{i}" for i in range(5)]
-    assert all_events[0]["extra"] == {"note": 0}
+    assert [e.event_id for e in all_events] == [f"ev-{i}" for i in range(5)]
+    assert [e.payload for e in all_events] == raws  # the desk's bytes, byte for byte
+    assert orjson.loads(all_events[0].payload)["extra"] == {"note": 0}
     assert intake.metrics.accepted._value.get() == 5
 
 
@@ -253,7 +258,7 @@ async def test_streams_and_consumer_created_when_absent_existing_stream_left_alo
             deliver_subject="_TTHC.deliver.intake",
             ack_wait=99,
         )
-        service = IntakeService(settings)
+        service = build_intake(settings, load_registry())
         await service.start()
         await service.stop()
         assert (await js.stream_info(EVENTS_STREAM)).config.max_msgs == 12345
@@ -270,13 +275,13 @@ async def test_streams_and_consumer_created_when_absent_existing_stream_left_alo
 async def test_stop_then_restart_continues(settings: Settings, js_client: Any) -> None:
     """Events published while intake is down are taken after a restart."""
     js = js_client
-    service = IntakeService(settings)
+    service = build_intake(settings, load_registry())
     await service.start()
     await publish(js, event(1))
     await wait_for(lambda: drained(js))
     await service.stop()
     await publish(js, event(2))
-    service = IntakeService(settings)
+    service = build_intake(settings, load_registry())
     await service.start()
     try:
         await wait_for(lambda: drained(js))

@@ -13,7 +13,7 @@ from services.reporter.service import ReporterService
 from shared.domain.timeutil import parse_rfc3339
 from shared.ports import FiguresRequest, request_from_json
 from shared.subjects import FIGURES_QUERY_SUBJECT
-from tests.reporter_kit import COMMUNE, FakeFiguresSource, registry, sample_events
+from tests.kits.reporter import COMMUNE, FakeFiguresSource, registry, sample_events
 
 pytestmark = pytest.mark.nats
 
@@ -45,7 +45,7 @@ async def test_figures_over_nats(settings):
 
 async def test_service_catches_up_and_announces(settings, tmp_path):
     """Started after a cut-off, the service asks over NATS, freezes and announces each snapshot."""
-    from tests.reporter_kit import write_registry
+    from tests.kits.reporter import write_registry
 
     settings = type(settings).from_env(
         nats_url=settings.nats_url,

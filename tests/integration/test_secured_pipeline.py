@@ -13,12 +13,12 @@ import nats
 import orjson
 import pytest
 
-from services.aggregator import status
-from services.aggregator.service import AggregatorService
-from services.intake.service import IntakeService
+from services.bootstrap import build_aggregator, build_intake
 from services.reporter.figsource import NatsFiguresSource
+from shared import pipeline
 from shared.natsserver import LocalNatsServer
 from shared.ports import FiguresRequest
+from shared.registry import load_registry
 from shared.settings import Settings
 from tests.conftest import make_settings
 from tests.integration.test_nats_permissions import PASSWORDS, write_config
@@ -73,11 +73,13 @@ async def test_services_run_with_their_own_users(
 ) -> None:
     """intake and aggregator start (creating streams and consumers) as their users, a
     desk's events reach the figures, and the reporter user asks for them over NATS."""
-    intake = IntakeService(
-        as_user(tmp_path, desk_server, "intake", PASSWORDS["TTHC_NATS_INTAKE_PASSWORD"])
+    units = load_registry()
+    intake = build_intake(
+        as_user(tmp_path, desk_server, "intake", PASSWORDS["TTHC_NATS_INTAKE_PASSWORD"]), units
     )
-    aggregator = AggregatorService(
-        as_user(tmp_path, desk_server, "aggregator", PASSWORDS["TTHC_NATS_AGGREGATOR_PASSWORD"])
+    aggregator = build_aggregator(
+        as_user(tmp_path, desk_server, "aggregator", PASSWORDS["TTHC_NATS_AGGREGATOR_PASSWORD"]),
+        units,
     )
     await intake.start()
     await aggregator.start()
@@ -101,7 +103,7 @@ async def test_services_run_with_their_own_users(
             )
         deadline = time.monotonic() + 20
         while True:
-            consumers = (await status.collect(ops.jetstream()))["consumers"]
+            consumers = (await pipeline.collect(ops.jetstream()))["consumers"]
             if (
                 consumers
                 and all(c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in consumers)

@@ -1,7 +1,7 @@
 """Test launcher: the real `tthc` command with test-only faults injected from outside.
 
 `python -m tests.reliability.faulty run aggregator` runs exactly `tthc run aggregator`,
-after wrapping the aggregator's `apply_batch` (the function that commits one batch, called
+after wrapping the aggregator's `apply_batch` (as the committer calls it) (the function that commits one batch, called
 in a worker thread before any acknowledgement is sent) and intake's `handle_batch`:
 
 - `TTHC_TEST_CRASH_AFTER_COMMIT=N`: the process dies (`os._exit`, no clean-up, like
@@ -34,7 +34,7 @@ def _install() -> None:
     fault_dir = Path(os.environ.get("TTHC_TEST_FAULT_DIR", "."))
     rng = random.Random(os.environ.get("TTHC_TEST_FAULT_SEED", "0") + str(os.getpid()))
 
-    import services.aggregator.service as aggregator
+    import services.aggregator.consumer as aggregator
     import services.intake.service as intake
 
     original = aggregator.apply_batch  # fail loudly if the service stops using it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.kit import (
+from tests.kits.reliability import (
     Proc,
     assert_figures_exact,
     desk_traffic,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.kit import (
+from tests.kits.reliability import (
     Proc,
     assert_figures_exact,
     desk_traffic,

@@ -15,7 +15,7 @@ import pytest
 
 from shared.natsserver import free_port, free_port_block
 from shared.subjects import AGGREGATOR_CONSUMER
-from tests.reliability.kit import (
+from tests.kits.reliability import (
     Proc,
     assert_figures_exact,
     consumers,

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared import handoff
 from shared.domain.validation import REASONS
 from shared.natsserver import LocalNatsServer
 from shared.subjects import ACCEPTED_STREAM, EVENTS_STREAM, INTAKE_CONSUMER, REJECTED_STREAM
-from tests.reliability.kit import COMMUNES, Proc, publish, service_env
+from tests.kits.reliability import COMMUNES, Proc, publish, service_env
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
 
@@ -126,7 +127,7 @@ async def _counts(url: str) -> tuple[int, list]:
         accepted = 0
         info = await js.stream_info(ACCEPTED_STREAM)
         for seq in range(info.state.first_seq or 1, info.state.last_seq + 1):
-            accepted += len(orjson.loads((await js.get_msg(ACCEPTED_STREAM, seq)).data)["events"])
+            accepted += len(handoff.decode((await js.get_msg(ACCEPTED_STREAM, seq)).data)[0])
         info = await js.stream_info(REJECTED_STREAM)
         rejected = [
             await js.get_msg(REJECTED_STREAM, seq)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.subjects import AGGREGATOR_CONSUMER, INTAKE_CONSUMER
-from tests.reliability.kit import (
+from tests.kits.reliability import (
     Proc,
     assert_figures_exact,
     consumers,

@@ -17,7 +17,7 @@ import pytest
 
 from shared.natsserver import free_port_block
 from shared.subjects import REJECTED_STREAM
-from tests.reliability.kit import (
+from tests.kits.reliability import (
     COMMUNES,
     PROVINCE,
     Proc,

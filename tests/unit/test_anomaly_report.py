@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.domain.case import ANOMALY_KINDS, fold_case
-from shared.domain.figures import anomaly_report, sum_anomaly_reports
-from tests.unit.domainkit import ev, t
+from shared.domain.case import fold_case
+from shared.domain.figures import REPORT_KINDS, anomaly_report, sum_anomaly_reports
+from tests.kits.domain import ev, t
 
 START, END = t("2025-02-15T00:00"), t("2025-03-15T00:00")
 
@@ -13,7 +13,7 @@ def test_every_kind_present_even_when_zero() -> None:
     """Counts name every anomaly kind, 0 included, and the list is empty with no anomaly."""
     case = fold_case([ev("r", "received", "2025-02-20T09:00", due_at="2025-03-01T17:00")])
     report = anomaly_report([case], START, END)
-    assert report["counts"] == dict.fromkeys(ANOMALY_KINDS, 0)
+    assert report["counts"] == dict.fromkeys(REPORT_KINDS, 0)
     assert report["cases"] == [] and report["total"] == 0 and report["truncated"] is False
 
 

@@ -17,7 +17,7 @@ from services.reporter.templates import load_template
 from shared.domain.figures import FIGURE_KEYS
 from shared.domain.periods import parse_period
 from shared.ports import FiguresRequest
-from tests.reporter_kit import (
+from tests.kits.reporter import (
     COMMUNE,
     COMMUNE_B,
     PROVINCE,

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.case import ANOMALY_KINDS, AnomalyKind, CaseSummary, Wait, fold_case
 from shared.domain.events import CaseEvent
-from tests.unit.domainkit import DAY, HOUR, MINUTE, ev, t
+from tests.kits.domain import DAY, HOUR, MINUTE, ev, t
 
 
 def kinds(summary: CaseSummary) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from services.reporter.compose import BadAgency, appendix_from, checked_agency
 from services.reporter.templates import load_template
 from services.reporter.units import unit_info
 from shared.domain.periods import parse_period
-from tests.reporter_kit import COMMUNE, KIT_NOW, FakeFiguresSource, registry, sample_events
+from tests.kits.reporter import COMMUNE, KIT_NOW, FakeFiguresSource, registry, sample_events
 
 
 @pytest.mark.parametrize("text", ["ubnd", "cong_an", "quan_su", "all", None])

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 DOMAIN = Path(__file__).parents[2] / "shared" / "domain"
-CORE = ["case.py", "events.py", "figures.py", "periods.py", "timeutil.py", "__init__.py"]
+CORE = [
+    "case.py",
+    "events.py",
+    "periods.py",
+    "timeutil.py",
+    "__init__.py",
+    *(f"figures/{p.name}" for p in sorted((DOMAIN / "figures").glob("*.py"))),
+]
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 
 import pytest
 
-from shared.domain.case import ANOMALY_KINDS, CaseSummary, fold_case
+from shared.domain.case import CaseSummary, fold_case
 from shared.domain.events import CaseEvent
 from shared.domain.figures import (
     COUNT_KEYS,
     FIGURE_KEYS,
     RATE_KEYS,
+    REPORT_KINDS,
     anomaly_report,
     balance_holds,
     compute_figures,
@@ -23,7 +24,7 @@ from shared.domain.figures import (
     with_rates,
 )
 from shared.domain.periods import parse_period
-from tests.unit.domainkit import ev, t
+from tests.kits.domain import ev, t
 
 FAR_FUTURE = t("2100-01-01T00:00")
 
@@ -514,7 +515,7 @@ def test_anomaly_report_counts_every_kind_and_lists_ids_only() -> None:
     ]
     p = parse_period("2024-M03", "calendar")
     report = anomaly_report(cases_of(events), p.start_instant, p.end_instant)
-    assert report["counts"] == dict.fromkeys(ANOMALY_KINDS, 0) | {"second_received": 1, "orphan": 1}
+    assert report["counts"] == dict.fromkeys(REPORT_KINDS, 0) | {"second_received": 1, "orphan": 1}
     assert report["total"] == 2 and report["truncated"] is False
     assert report["cases"] == [
         {

@@ -1,6 +1,6 @@
 """Traffic shaped like seed 002 gives, from one call each, the commune's and the province's
 Phụ lục 01b, Biểu mẫu 3 and Biểu 06 with exactly the seed's own figures, and the other
-agencies' block (tests/seedkit.py builds the traffic; the fake source folds it per agency)."""
+agencies' block (tests/kits/seed002.py builds the traffic; the fake source folds it per agency)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from services.reporter.render import render
 from services.reporter.templates import load_template
 from shared.domain.periods import parse_period
 from shared.ports import FiguresRequest
-from tests import seedkit
-from tests.reporter_kit import FakeFiguresSource
+from tests.kits import seed002 as seedkit
+from tests.kits.reporter import FakeFiguresSource
 
 SEED = seedkit.EXPECTED
 

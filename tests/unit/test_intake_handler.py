@@ -13,7 +13,7 @@ from services.intake.handler import (
     rejected_message,
 )
 from services.intake.service import _ack_meta
-from shared.domain.validation import event_from_payload
+from shared import handoff
 
 TS = 1_756_692_000 * 10**9  # 2025-09-01T02:00:00Z in ns
 
@@ -47,11 +47,23 @@ def plan(messages, recent=None):
 def test_plan_keeps_first_of_each_id_and_counts_duplicates() -> None:
     """Within a batch, the lowest sequence of an event id wins; the rest are duplicates."""
     recent = RecentIds(10)
-    recent.add_all(["ev-9"])
+    recent.add_all(plan([msg(1, raw(9))]).accepted)
     p = plan([msg(3, raw(1)), msg(2, raw(1)), msg(4, raw(9)), msg(5, b"nope")], recent)
-    assert [s for s, _, _ in p.accepted] == [2]
+    assert [e.seq for e in p.accepted] == [2]
     assert p.accepted_ids == ["ev-1"] and p.duplicates == 2
     assert [(r.reason, r.message.seq) for r in p.rejected] == [("invalid_json", 5)]
+
+
+def test_same_id_other_content_is_handed_off_not_dropped() -> None:
+    """An event id seen with other content (in the batch or recently) goes on to the
+    aggregator, which keeps and reports the conflict; the same content re-sent, even
+    re-serialised, is a duplicate."""
+    recent = RecentIds(10)
+    recent.add_all(plan([msg(1, raw(9))]).accepted)
+    resent = orjson.dumps(dict(reversed(list(orjson.loads(raw(9)).items()))))
+    p = plan([msg(2, resent), msg(3, raw(9, case_id="other")), msg(4, raw(1)), msg(5, raw(1, actor="x"))], recent)
+    assert [(e.seq, e.event_id) for e in p.accepted] == [(3, "ev-9"), (4, "ev-1"), (5, "ev-1")]
+    assert p.duplicates == 1
 
 
 def test_received_at_is_the_stored_timestamp() -> None:
@@ -60,28 +72,35 @@ def test_received_at_is_the_stored_timestamp() -> None:
     assert p.rejected[0].reason == "future_timestamp"
 
 
-def test_handoff_body_is_the_documented_json_and_splits_under_the_limit() -> None:
-    """Bodies are {"seq","ts","events"} with raw events; big batches split with own ids."""
-    accepted = [(i, TS + i, raw(i, pad="x" * 300)) for i in range(1, 101)]
+def accepted_events(seqs, **over: object) -> list:
+    return plan([msg(i, raw(i, **over)) for i in seqs]).accepted
+
+
+def test_handoff_body_is_the_documented_codec_and_splits_under_the_limit() -> None:
+    """Bodies decode with the hand-off codec, parsed fields and raw bytes; big batches
+    split with their own ids."""
+    accepted = accepted_events(range(1, 101), pad="x" * 300)
     one = handoff_messages(accepted)
     assert len(one) == 1
     body, headers = one[0]
-    decoded = orjson.loads(body)
-    assert decoded["seq"] == list(range(1, 101)) and decoded["ts"][0] == TS + 1
-    assert event_from_payload(decoded["events"][5]).event_id == "ev-6"
+    decoded, unreadable = handoff.decode(body)
+    assert not unreadable
+    assert [e.seq for e in decoded] == list(range(1, 101)) and decoded[0].published_ns == TS + 1
+    assert decoded[5].event_id == "ev-6" and decoded[5].payload == raw(6, pad="x" * 300)
+    assert decoded[5].occurred_at == 1_756_688_400_000_000
     assert headers["Nats-Msg-Id"].startswith("intake-1-100-")
     assert headers["Tthc-Events-Seq-Max"] == "100"
     parts = handoff_messages(accepted, max_bytes=5000)
     assert len(parts) > 1 and all(len(b) <= 5000 for b, _ in parts)
-    seqs = [s for b, _ in parts for s in orjson.loads(b)["seq"]]
+    seqs = [e.seq for b, _ in parts for e in handoff.decode(b)[0]]
     assert seqs == list(range(1, 101))
     assert len({h["Nats-Msg-Id"] for _, h in parts}) == len(parts)
 
 
 def test_msg_id_differs_when_content_between_same_ends_differs() -> None:
     """Two parts with the same first and last sequence but other content get other ids."""
-    a = handoff_messages([(1, TS, raw(1)), (5, TS, raw(5))])[0][1]["Nats-Msg-Id"]
-    b = handoff_messages([(1, TS, raw(1)), (3, TS, raw(3)), (5, TS, raw(5))])[0][1]["Nats-Msg-Id"]
+    a = handoff_messages(accepted_events([1, 5]))[0][1]["Nats-Msg-Id"]
+    b = handoff_messages(accepted_events([1, 3, 5]))[0][1]["Nats-Msg-Id"]
     assert a != b
 
 
@@ -99,8 +118,8 @@ def test_rejected_message_keeps_bytes_and_headers() -> None:
 def test_recent_ids_forget_the_oldest() -> None:
     """The recent-id memory is bounded."""
     r = RecentIds(3)
-    r.add_all(["a", "b", "c", "d"])
-    assert len(r) == 3 and "a" not in r and "d" in r
+    r.add_all(accepted_events([1, 2, 3, 4]))
+    assert len(r) == 3 and "ev-1" not in r and "ev-4" in r
 
 
 def test_ack_metadata_v1_and_v2() -> None:

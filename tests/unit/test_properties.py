@@ -29,7 +29,7 @@ from shared.domain.figures import (
 )
 from shared.domain.periods import Period, parse_period
 from shared.domain.timeutil import local_midnight
-from tests.unit.domainkit import HOUR, MINUTE
+from tests.kits.domain import HOUR, MINUTE
 
 T0 = local_midnight(date(2023, 12, 1))  # stories run from 1 Dec 2023 for about 130 days
 STEP = 6 * HOUR  # a coarse grid: ties and local midnights are frequent

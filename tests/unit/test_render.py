@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from services.reporter.render import display_stt, render
-from tests.reporter_kit import BIG, kit_appendix
+from tests.kits.reporter import BIG, kit_appendix
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_every_format_of_every_form_renders(tmp_path):
     """Each shipped form renders in every format, for a commune and a province."""
     from services.reporter.render import FORMATS
     from services.reporter.templates import builtin_names
-    from tests.reporter_kit import PROVINCE
+    from tests.kits.reporter import PROVINCE
 
     for name in builtin_names():
         for kind, code in (("commune", "16096"), ("province", PROVINCE)):

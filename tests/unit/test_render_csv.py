@@ -9,7 +9,7 @@ import pytest
 
 from services.reporter.render import render
 from services.reporter.render.common import safe_text
-from tests.reporter_kit import BIG, kit_appendix
+from tests.kits.reporter import BIG, kit_appendix
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_office_text_values_are_written_as_text():
 
 def test_grid_tables_follow_the_rows_for_a_province():
     """A province's CSV adds its per-commune table: caption, headings, one line a commune."""
-    from tests.reporter_kit import PROVINCE
+    from tests.kits.reporter import PROVINCE
 
     rows = _rows(kit_appendix("province", PROVINCE))
     start = rows.index(["Số liệu chủ yếu theo xã, phường"])

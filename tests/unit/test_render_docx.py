@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 from services.reporter.appendix import Presentation
 from services.reporter.deployment import Deployment
 from services.reporter.render import render
-from tests.reporter_kit import BIG, PROVINCE, kit_appendix
+from tests.kits.reporter import BIG, PROVINCE, kit_appendix
 
 CODES = re.compile(r"\b(16096|16099|38|2024-Q1|TTHC_EVENTS)\b|\(mã |sự kiện")
 

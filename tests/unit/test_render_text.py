@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.reporter.render.text import render_text
-from tests import seedkit
-from tests.reporter_kit import kit_appendix
+from tests.kits import seed002 as seedkit
+from tests.kits.reporter import kit_appendix
 
 
 def test_text_has_title_unit_period_rows_and_check():

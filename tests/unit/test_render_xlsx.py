@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from services.reporter.appendix import Presentation
 from services.reporter.render import render
-from tests.reporter_kit import BIG, COMMUNE, PROVINCE, kit_appendix
+from tests.kits.reporter import BIG, COMMUNE, PROVINCE, kit_appendix
 
 CODES = re.compile(r"\b(16096|16099|2024-Q1|TTHC_EVENTS)\b|\(mã ")
 
@@ -123,7 +123,7 @@ def test_xlsx_province_has_a_communes_sheet():
 
 def test_xlsx_province_lists_only_communes_with_data():
     """Communes without data are counted, not listed."""
-    from tests.reporter_kit import REGISTRY_DATA, received, registry
+    from tests.kits.reporter import REGISTRY_DATA, received, registry
 
     data = {
         **REGISTRY_DATA,

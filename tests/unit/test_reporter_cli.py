@@ -11,9 +11,10 @@ import pytest
 from openpyxl import load_workbook
 
 from services import cli as root
+from services.bootstrap import App
 from shared.errors import UsageError
 from shared.settings import Settings
-from tests.reporter_kit import (
+from tests.kits.reporter import (
     COMMUNE,
     PROVINCE,
     FakeFiguresSource,
@@ -50,9 +51,10 @@ def run(argv, settings, capsysbinary, source=None):
         out = capsysbinary.readouterr()
         return exc.code, out.out, out.err.decode()
     fake = source or FakeFiguresSource(registry(), sample_events())
-    args.figures_source_factory = lambda _settings: fake
+    app = App(settings)
+    app.figures_source = lambda: fake  # type: ignore[method-assign]
     try:
-        code = args.func(args, settings)
+        code = args.func(args, app)
     except UsageError as exc:
         print(f"tthc: error: {exc}", file=__import__("sys").stderr)
         code = 2
@@ -288,7 +290,7 @@ def test_snapshots_make_list_show_diff(env, capsysbinary):
     )
     assert "new revision" not in out.decode() and out.decode().count("unchanged") == 4
     # a late event for the period: revision 2 for the commune and its province only
-    from tests.reporter_kit import received
+    from tests.kits.reporter import received
 
     source.add([received("LATE", "2024-03-10T09:00", "2024-03-30T17:00")])
     code, out, _ = run(

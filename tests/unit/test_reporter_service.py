@@ -14,7 +14,7 @@ from services.reporter.service import ReporterService, due_until
 from services.reporter.snapshots import SnapshotStore
 from shared.domain.timeutil import parse_rfc3339
 from tests.conftest import make_settings
-from tests.reporter_kit import (
+from tests.kits.reporter import (
     COMMUNE,
     FakeFiguresSource,
     received,

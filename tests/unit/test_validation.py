@@ -144,11 +144,11 @@ def test_missing_own_field_of_received(key: str) -> None:
     ("key", "value"),
     [
         ("event_id", 12),
-        ("case_id", None),
+        ("case_id", ["H38"]),
         ("commune_code", 16096),
         ("occurred_at", 1756692000),
         ("channel", ["direct"]),
-        ("due_at", None),
+        ("due_at", 20250905),
         ("field", 3),
         ("actor", {"id": 1}),
         ("procedure_code", 1.5),
@@ -156,9 +156,27 @@ def test_missing_own_field_of_received(key: str) -> None:
     ],
 )
 def test_bad_type(key: str, value: Any) -> None:
-    """A known field with the wrong JSON type is bad_type (null included)."""
+    """A known field with the wrong JSON type (not null) is bad_type."""
     result = check(received(**{key: value}), "tthc.events.16096.received")
     assert reason(result) == "bad_type" and key in result.detail
+
+
+@pytest.mark.parametrize("key", ["event_id", "case_id", "commune_code", "occurred_at", "channel", "due_at"])
+def test_a_required_field_sent_as_null_is_missing(key: str) -> None:
+    """Contract 1.1: null is the same as absent, so a required field sent as null is missing."""
+    result = check(received(**{key: None}), "tthc.events.16096.received")
+    assert reason(result) == "missing_field" and key in result.detail
+
+
+@pytest.mark.parametrize(
+    "key", ["field", "agency", "actor", "procedure_code", "reason", "result_channel", "new_due_at"]
+)
+def test_an_optional_field_sent_as_null_is_absent(key: str) -> None:
+    """Contract 1.1: an optional field sent as null is accepted, as if left out."""
+    result = check(received(**{key: None}))
+    assert isinstance(result, Accepted), result
+    assert key not in result.payload
+    assert result.event == check(received(**{key: DROP})).event
 
 
 @pytest.mark.parametrize(
@@ -327,17 +345,80 @@ timestamp_texts = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(text=timestamp_texts)
-def test_fast_rfc3339_agrees_with_parse_rfc3339(text: str) -> None:
-    """The hot-path timestamp parser accepts exactly the same texts, with the same instants."""
+def test_parse_rfc3339_agrees_with_the_reference(text: str) -> None:
+    """The arithmetic timestamp parser accepts exactly the reference's texts, with the same instants."""
     from shared.domain.timeutil import TimestampError
-    from shared.domain.validation import fast_rfc3339
+    from tests.kits.rfc3339 import reference_parse_rfc3339
 
     try:
-        expected: int | None = parse_rfc3339(text)
+        expected: int | None = reference_parse_rfc3339(text)
     except TimestampError:
         expected = None
     try:
-        got: int | None = fast_rfc3339(text)
+        got: int | None = parse_rfc3339(text)
     except TimestampError:
         got = None
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"event_id": "e\x00"},
+        {"case_id": "H38\n16096"},
+        {"case_id": "c\x9b1"},
+        {"procedure_code": "1.00\x001"},
+        {"procedure_code": "p" * 65},
+        {"field": "Hộ tịch"},
+        {"field": "ho tich"},
+        {"field": "f" * 65},
+        {"agency": "Công an"},
+        {"agency": "cong-an"},
+        {"agency": "a" * 33},
+        {"agency": ""},
+    ],
+)
+def test_text_that_storage_could_refuse_is_bad_value(over: dict[str, Any]) -> None:
+    """Control characters in stored text, non-slug fields or agencies, lengths beyond the
+    columns are refused at intake: an accepted event can always be stored."""
+    result = check(received(**over))
+    assert reason(result) == "bad_value", result
+    assert next(iter(over)) in result.detail
+
+
+def test_slugs_and_vietnamese_ids_at_their_limits_are_accepted() -> None:
+    """Slugs of 64 / 32 characters and Vietnamese text in ids are accepted."""
+    result = check(received(field="f" * 64, agency="quan_su_" + "x" * 24, case_id="Hồ-sơ-01"))
+    assert isinstance(result, Accepted), result
+    assert result.event.agency == "quan_su_" + "x" * 24
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"occurred_at": "1899-12-31T23:59:59Z"},
+        {"due_at": "9999-01-01T00:00:00Z"},
+        {"due_at": "9998-12-31T23:59:59-23:59"},
+        {"event_type": "apology_sent", "channel": DROP, "due_at": DROP, "new_due_at": "0001-01-01T00:00:00Z"},
+    ],
+)
+def test_instants_outside_1900_to_9998_are_bad_timestamp(over: dict[str, Any]) -> None:
+    """Instants at the edges of the representable range are refused (they could not be
+    printed in every offset, or periods computed around them)."""
+    body = received(**over)
+    result = check(body, f"tthc.events.16096.{body['event_type']}")
+    assert reason(result) == "bad_timestamp" and "1900" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"\xef\xbb\xbf{}", "byte order mark"),
+        (b"{\"a\": \"\xff\"}", "UTF-8"),
+        (b"{\"a\": ", "line 1"),
+    ],
+)
+def test_invalid_json_says_what_is_wrong(raw: bytes, words: str) -> None:
+    """invalid_json's detail names the problem: a BOM, bad UTF-8, or where the JSON breaks."""
+    result = check(None, "tthc.events.16096.received", raw=raw)
+    assert reason(result) == "invalid_json" and words in result.detail

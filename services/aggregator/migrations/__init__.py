@@ -1,1 +1,0 @@
-"""Alembic migrations of the aggregator's database (run by `db.migrate()` at start-up)."""

@@ -1,0 +1,71 @@
+"""Per-commune figures data of one data version, kept for re-use by the read side.
+
+A commune's data for a window is a pure function of its case rows and the clipped
+window `[start, end)` (`now` only clips `end`), so it can be re-used while the rows are
+unchanged. The version is the whole `aggregator_meta` table, read before the rows:
+every batch commits `batches_committed + 1` with its rows, and `rebuild` / `verify
+--repair` bump `case_rows_rewritten`; any change empties the cache. What it buys: a
+province asked after its communes (the reporter's period-end run) reads no rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from services.aggregator.storage.queries import CommuneData
+
+
+class FiguresCache:
+    """CommuneData by (commune, start, end) for one data version."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self.version: tuple | None = None
+        self.entries: dict[tuple[str, int, int], CommuneData] = {}
+        self.lock = threading.Lock()
+
+    def lookup(
+        self, version: tuple, communes: Sequence[str], start: int, end: int
+    ) -> tuple[dict[str, CommuneData], list[str]]:
+        """What is cached for these communes, and the communes still to read.
+
+        Entries are shared, never changed by their readers (replies are built anew)."""
+        found: dict[str, Any] = {}
+        missing: list[str] = []
+        with self.lock:
+            if version != self.version:
+                self.version, self.entries = version, {}
+            for code in communes:
+                hit = self.entries.get((code, start, end))
+                if hit is None:
+                    missing.append(code)
+                else:
+                    found[code] = hit
+        return found, missing
+
+    def store(self, version: tuple, found: dict[str, CommuneData], start: int, end: int) -> None:
+        with self.lock:
+            if version != self.version:
+                return
+            if len(self.entries) + len(found) > self.limit:
+                self.entries = {}
+            for code, data in found.items():
+                self.entries[(code, start, end)] = data
+
+
+_caches: weakref.WeakKeyDictionary[Engine, FiguresCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def cache_of(engine: Engine) -> FiguresCache:
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = FiguresCache()
+        return cache

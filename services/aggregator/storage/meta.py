@@ -1,0 +1,140 @@
+"""The aggregator's counters and applied position, written in each batch's transaction.
+
+Counters (`aggregator_meta`): events stored, duplicates, conflicts, ... and
+`batches_committed`, which the figures cache keys on. The applied position
+(`applied_position`): the TTHC_ACCEPTED messages applied, as sequence ranges, for one
+incarnation of the stream, and the ranges found lost (see services/aggregator/positions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from services.aggregator import positions
+from services.aggregator.positions import Ranges
+from services.aggregator.storage.dialect import lock_suffix, mark
+from services.aggregator.storage.schema import META_KEYS, aggregator_meta, case_state
+
+REWRITTEN_KEY = "case_rows_rewritten"  # bumped whenever rows change outside batches
+REBUILD_KEY = "rebuild_required"  # set by a migration that needs every case refolded
+
+
+def ensure_meta(engine: Engine) -> None:
+    """Insert the counters that are absent (0)."""
+    with engine.begin() as conn:
+        present = {r[0] for r in conn.execute(select(aggregator_meta.c.key))}
+        missing = [{"key": k, "value": 0} for k in META_KEYS if k not in present]
+        if missing:
+            conn.execute(insert(aggregator_meta), missing)
+
+
+def read_meta(conn: Connection, lock: bool = False) -> dict[str, int]:
+    """The counters (absent ones 0). `lock`: on PostgreSQL, `FOR UPDATE`, which
+    serialises concurrent writers (SQLite has one writer at a time anyway)."""
+    sql = f"SELECT key, value FROM aggregator_meta{lock_suffix(conn.dialect.name) if lock else ''}"
+    rows = conn.exec_driver_sql(sql).all()
+    return dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in rows}
+
+
+def write_meta(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
+    """Write the counters that changed (driver SQL: this runs once per batch)."""
+    changed = [(value, key) for key, value in after.items() if before.get(key) != value]
+    if not changed:
+        return
+    m = mark(conn.dialect.name)
+    sql = f"UPDATE aggregator_meta SET value = {m} WHERE key = {m}"
+    result = conn.exec_driver_sql(sql, changed)
+    if result.rowcount != len(changed):  # a counter row missing (ensure_meta not run)
+        present = {r[0] for r in conn.execute(select(aggregator_meta.c.key))}
+        for value, key in changed:
+            if key not in present:
+                conn.execute(insert(aggregator_meta).values(key=key, value=value))
+
+
+def bump(conn: Connection, key: str, value: int | None = None) -> None:
+    """Add one to a counter (or set it to `value`), creating it when absent."""
+    m = mark(conn.dialect.name)
+    if value is None:
+        result = conn.exec_driver_sql(
+            f"UPDATE aggregator_meta SET value = value + 1 WHERE key = {m}", (key,)
+        )
+    else:
+        result = conn.exec_driver_sql(
+            f"UPDATE aggregator_meta SET value = {m} WHERE key = {m}", (value, key)
+        )
+    if result.rowcount == 0:
+        conn.exec_driver_sql(
+            f"INSERT INTO aggregator_meta (key, value) VALUES ({m}, {m})",
+            (key, 1 if value is None else value),
+        )
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Events stored, cases and the counters (for status and the watermark)."""
+    with engine.connect() as conn:
+        meta = read_meta(conn)
+        cases = conn.execute(select(func.count()).select_from(case_state)).scalar_one()
+    return {**meta, "cases": int(cases)}
+
+
+@dataclass(slots=True)
+class Position:
+    """How far this database has applied one stream (one incarnation of it)."""
+
+    stream: str
+    incarnation: str
+    applied: Ranges = field(default_factory=list)
+    lost: Ranges = field(default_factory=list)
+
+
+def read_position(conn: Connection, stream: str, lock: bool = False) -> Position | None:
+    m = mark(conn.dialect.name)
+    suffix = lock_suffix(conn.dialect.name) if lock else ""
+    row = conn.exec_driver_sql(
+        f"SELECT incarnation, applied, lost FROM applied_position WHERE stream = {m}{suffix}",
+        (stream,),
+    ).first()
+    if row is None:
+        return None
+    return Position(stream, row[0], positions.from_json(row[1]), positions.from_json(row[2]))
+
+
+def write_position(conn: Connection, position: Position) -> None:
+    m = mark(conn.dialect.name)
+    values = (
+        position.incarnation,
+        positions.to_json(position.applied),
+        positions.to_json(position.lost),
+        position.stream,
+    )
+    result = conn.exec_driver_sql(
+        f"UPDATE applied_position SET incarnation = {m}, applied = {m}, lost = {m} "
+        f"WHERE stream = {m}",
+        values,
+    )
+    if result.rowcount == 0:
+        conn.exec_driver_sql(
+            f"INSERT INTO applied_position (incarnation, applied, lost, stream) "
+            f"VALUES ({m}, {m}, {m}, {m})",
+            values,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """Messages of one stream incarnation a batch applies (their stream sequences)."""
+
+    stream: str
+    incarnation: str
+    seqs: tuple[int, ...]
+
+
+def record_applied(conn: Connection, applied: Applied) -> None:
+    """Add a batch's messages to the applied ranges (inside the batch's transaction)."""
+    position = read_position(conn, applied.stream, lock=True)
+    if position is None or position.incarnation != applied.incarnation:
+        position = Position(applied.stream, applied.incarnation)
+    position.applied = positions.add(position.applied, applied.seqs)
+    write_position(conn, position)

@@ -1,0 +1,256 @@
+"""Figures queries: the aggregator's read side.
+
+`read_communes(conn, communes, start, end)` reads, in three queries whatever the number
+of communes, what the figures of a window need of each commune:
+
+- the plain cases counted by group in the database (`sqlrules.PLAIN_GROUPS_SQL`),
+  turned into per-(agency, field) counts by the domain's `add_group`;
+- the other cases the window sees, rebuilt as `CaseSummary`s for `add_case` and the
+  anomaly report;
+- the distinct procedure codes (mã TTHC) per agency and `PROCEDURE_RULES` entry.
+
+Together they equal `compute_breakdown` / `anomaly_report` / `procedure_counts` over
+every case (tests compare them on random data, on SQLite and PostgreSQL). `figures_for`
+answers a `FiguresRequest` from them, through a per-engine cache (`figcache.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
+
+from services.aggregator import positions
+from services.aggregator.storage.figcache import cache_of
+from services.aggregator.storage.meta import read_meta, read_position
+from services.aggregator.storage.rows import SUMMARY_COLUMNS, summary_from_row
+from services.aggregator.storage.sqlrules import PLAIN_GROUPS_SQL, PROCEDURE_CODES_SQL, RICH_WHERE
+from shared.domain.case import CaseSummary
+from shared.domain.events import ALL_AGENCIES, DEFAULT_AGENCY
+from shared.domain.figures import (
+    CONFLICTING_DUPLICATE,
+    Cell,
+    Counts,
+    add_case,
+    add_group,
+    anomaly_report,
+    breakdown,
+    cell_of,
+    clip,
+    empty_counts,
+    sum_anomaly_reports,
+)
+from shared.domain.figures.rules import PROCEDURE_RULES
+from shared.domain.timeutil import format_instant
+from shared.ports import FiguresReply, FiguresRequest
+from shared.registry import UnitRegistry
+from shared.subjects import ACCEPTED_STREAM
+
+_RICH_SQL = text(
+    f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM case_state WHERE {RICH_WHERE}"
+).bindparams(bindparam("communes", expanding=True))
+_CONFLICTS_SQL = text(
+    "SELECT occurred_at, commune_code, case_id, event_id, agency FROM conflicting_event "
+    "WHERE commune_code IN :communes AND occurred_at >= :start AND occurred_at < :end"
+).bindparams(bindparam("communes", expanding=True))
+_PROCEDURE_KEYS = tuple(rule.key for rule in PROCEDURE_RULES)
+
+
+@dataclass(slots=True)
+class CommuneData:
+    """What one commune's figures of a window are made of (every agency)."""
+
+    cells: dict[Cell, Counts] = field(default_factory=dict)
+    rich: list[CaseSummary] = field(default_factory=list)
+    conflicts: list[tuple[int, str, str, str, str | None]] = field(default_factory=list)
+    # agency -> procedure rule key -> distinct procedure codes
+    procedures: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+
+
+def _rows(result: CursorResult[Any]) -> list[Any]:
+    """Every row as the driver's tuple: no SQLAlchemy `Row` each (the columns read need
+    no type processing). A national pass reads 400,000 group rows: 0.4 s less CPU."""
+    try:
+        return list(result.cursor.fetchall()) if result.returns_rows else []
+    finally:
+        result.close()
+
+
+def _cell(cells: dict[Cell, Counts], key: Cell) -> Counts:
+    counts = cells.get(key)
+    if counts is None:
+        counts = cells[key] = empty_counts()
+    return counts
+
+
+def read_communes(
+    conn: Connection, communes: Sequence[str], start: int, end: int
+) -> dict[str, CommuneData]:
+    """Each commune's data for the window `[start, end)` (end already clipped)."""
+    out = {code: CommuneData() for code in communes}
+    if not communes:
+        return out
+    params = {"communes": list(communes), "start": start, "end": end}
+    result = conn.execute(PLAIN_GROUPS_SQL, params)
+    names = list(result.keys())
+    for row in _rows(result):
+        group = dict(zip(names, row, strict=True))
+        cells = out[group["commune_code"]].cells
+        add_group(_cell(cells, cell_of(group["agency"], group["field"])), group)
+    for row in _rows(conn.execute(_RICH_SQL, params)):
+        case = summary_from_row(row)
+        data = out[case.commune_code]
+        data.rich.append(case)
+        add_case(_cell(data.cells, cell_of(case.agency, case.field)), case, start, end)
+    for row in _rows(conn.execute(_CONFLICTS_SQL, params)):
+        out[row[1]].conflicts.append(row)
+    _read_procedures(conn, out, params)
+    return out
+
+
+def _read_procedures(conn: Connection, out: dict[str, CommuneData], params: dict) -> None:
+    found: dict[str, dict[str, dict[str, set[str]]]] = {}
+    for commune, agency, code, *flags in _rows(conn.execute(PROCEDURE_CODES_SQL, params)):
+        by_rule = found.setdefault(commune, {}).setdefault(agency or DEFAULT_AGENCY, {})
+        for key, flag in zip(_PROCEDURE_KEYS, flags, strict=True):
+            if flag:
+                by_rule.setdefault(key, set()).add(code)
+    for commune, agencies in found.items():
+        out[commune].procedures = {
+            agency: {key: frozenset(codes) for key, codes in rules.items()}
+            for agency, rules in agencies.items()
+        }
+
+
+def _selected(agency: str, case_agency: str) -> bool:
+    return agency == ALL_AGENCIES or case_agency == agency
+
+
+def _anomalies(data: CommuneData, agency: str, start: int, end: int) -> dict[str, object]:
+    cases = [c for c in data.rich if _selected(agency, c.agency)]
+    extra = [
+        (t, commune, case_id, event_id, CONFLICTING_DUPLICATE)
+        for t, commune, case_id, event_id, case_agency in data.conflicts
+        if _selected(agency, case_agency or DEFAULT_AGENCY)
+    ]
+    return anomaly_report(cases, start, end, extra=extra)
+
+
+def _procedures(parts: Sequence[CommuneData], agency: str) -> dict[str, int]:
+    codes: dict[str, set[str]] = {key: set() for key in _PROCEDURE_KEYS}
+    for data in parts:
+        for case_agency, rules in data.procedures.items():
+            if _selected(agency, case_agency):
+                for key, found in rules.items():
+                    codes[key] |= found
+    return {key: len(found) for key, found in codes.items()}
+
+
+def watermark_of(meta: dict[str, int]) -> dict[str, Any]:
+    last = meta.get("last_event_at") or 0
+    return {
+        "events_stream_seq": meta.get("events_seq_max", 0),
+        "accepted_events": meta.get("events_stored", 0),
+        "last_event_at": format_instant(last) if last else None,
+    }
+
+
+def completeness_of(conn: Connection) -> dict[str, Any]:
+    """Whether every accepted event the broker ever held is in this database."""
+    position = read_position(conn, ACCEPTED_STREAM)
+    lost = positions.count(position.lost) if position else 0
+    detail = (
+        f"{lost} hand-off message(s) of accepted events were gone from the broker "
+        "before this database applied them: the figures are incomplete"
+        if lost
+        else ""
+    )
+    return {"complete": not lost, "missing_messages": lost, "detail": detail}
+
+
+def _error(message: str) -> FiguresReply:
+    return FiguresReply(figures={}, anomalies={}, watermark={}, error=message)
+
+
+def _communes_of(registry: UnitRegistry, request: FiguresRequest) -> tuple[str, ...] | str:
+    if request.unit_kind == "commune":
+        if request.unit_code not in registry:
+            return f"unknown commune {request.unit_code}"
+        return (request.unit_code,)
+    if request.unit_kind == "province":
+        if registry.province(request.unit_code) is None:
+            return f"unknown province {request.unit_code}"
+        return registry.communes_of(request.unit_code)
+    return f"unknown unit kind {request.unit_kind!r}"
+
+
+def figures_for(
+    engine: Engine | None,
+    registry: UnitRegistry,
+    request: FiguresRequest,
+    use_cache: bool = True,
+) -> FiguresReply:
+    """The figures of one commune or province for the request's period and agency.
+
+    `engine` None (no database yet) gives the figures of no events at all. A province
+    reads all its communes in the same queries; communes already read for the same
+    window and data version come from the engine's cache.
+    """
+    communes = _communes_of(registry, request)
+    if isinstance(communes, str):
+        return _error(communes)
+    start, end = clip(request.start, request.end, request.now)
+    if engine is None:
+        data = {code: CommuneData() for code in communes}
+        meta: dict[str, int] = {}
+        completeness = {"complete": True, "missing_messages": 0, "detail": ""}
+    else:
+        with engine.connect() as conn:
+            meta = read_meta(conn)  # first: the rows read next are at least this new
+            completeness = completeness_of(conn)
+            if use_cache:
+                cache, version = cache_of(engine), tuple(sorted(meta.items()))
+                data, missing = cache.lookup(version, communes, start, end)
+                if missing:
+                    found = read_communes(conn, missing, start, end)
+                    cache.store(version, found, start, end)
+                    data.update(found)
+            else:
+                data = read_communes(conn, communes, start, end)
+    return _reply(request, communes, data, meta, completeness, start, end)
+
+
+def _reply(
+    request: FiguresRequest,
+    communes: Sequence[str],
+    data: dict[str, CommuneData],
+    meta: dict[str, int],
+    completeness: dict[str, Any],
+    start: int,
+    end: int,
+) -> FiguresReply:
+    agency = request.agency
+    parts = [data[code] for code in communes]
+    cells: dict[Cell, Counts] = {}
+    for part in parts:
+        for key, counts in part.cells.items():
+            target = _cell(cells, key)
+            for name, n in counts.items():
+                target[name] += n
+    unit = breakdown(cells, agency)
+    reports = [_anomalies(part, agency, start, end) for part in parts]
+    per_commune = {}
+    if request.with_communes and request.unit_kind == "province":
+        per_commune = {code: breakdown(data[code].cells, agency).figures for code in communes}
+    return FiguresReply(
+        figures=unit.figures,
+        anomalies=reports[0] if request.unit_kind == "commune" else sum_anomaly_reports(reports),
+        watermark=watermark_of(meta),
+        communes=per_commune,
+        by_agency=unit.by_agency,
+        by_field=unit.by_field,
+        procedures=_procedures(parts, agency),
+        completeness=completeness,
+    )

@@ -1,0 +1,76 @@
+"""Plain cases counted by group: how the database's grouped counts become figures.
+
+A database cannot fold stories, but it can count rows. For *plain* cases (no waits, no
+apology letters, no anomalies) every story condition of the rule table has a fixed
+value, so a rule reduces to instant conditions (filters the database counts) and
+categorical ones (which group the cases are in). The aggregator groups the plain case
+rows a period sees by the unit and `GROUP_DIMENSIONS`, counts each of `PLAIN_FILTERS`
+per group (by its `name`), and `add_group` applies every rule to those counts. The
+result equals `add_case` over each case of the group (tests check it on random data,
+and against the real databases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.figures.keys import Counts
+from shared.domain.figures.rules import RULES, Condition, Is, Rule, is_story
+
+GROUP_DIMENSIONS: tuple[str, ...] = ("agency", "field", "channel", "end_kind", "lateness")
+"""The categorical attributes of a case the rules read, grouped by in the database."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlainFilter:
+    """A conjunction of instant conditions; its count per group is a column `name`."""
+
+    name: str
+    conditions: tuple[Condition, ...]
+
+
+def _reduce(rule: Rule) -> tuple[tuple[Condition, ...], tuple[Is, ...]] | None:
+    """A rule for plain cases: (instant conditions, categorical ones), None if it never holds."""
+    instant: list[Condition] = []
+    categorical: list[Is] = []
+    for condition in rule.when:
+        if is_story(condition):
+            if not condition.plain:  # type: ignore[attr-defined]
+                return None
+        elif isinstance(condition, Is):
+            categorical.append(condition)
+        else:
+            instant.append(condition)
+    return tuple(instant), tuple(categorical)
+
+
+def _compile() -> tuple[tuple[PlainFilter, ...], tuple[tuple[str, str, tuple[Is, ...]], ...]]:
+    filters: dict[tuple[Condition, ...], PlainFilter] = {}
+    rules: list[tuple[str, str, tuple[Is, ...]]] = []
+    for rule in RULES:
+        reduced = _reduce(rule)
+        if reduced is None:
+            continue
+        instant, categorical = reduced
+        if instant not in filters:
+            name = "n_" + "__".join(c.name for c in instant) if instant else "n_seen"
+            filters[instant] = PlainFilter(name, instant)
+        rules.append((rule.key, filters[instant].name, categorical))
+    return tuple(filters.values()), tuple(rules)
+
+
+PLAIN_FILTERS, _PLAIN_RULES = _compile()
+
+
+def add_group(counts: Counts, group: Mapping[str, Any]) -> None:
+    """Add one group of alike plain cases that the period sees.
+
+    `group` maps each of `GROUP_DIMENSIONS` to the group's value and each filter's
+    `name` to the number of the group's cases meeting it.
+    """
+    for key, filter_name, categorical in _PLAIN_RULES:
+        n = group[filter_name]
+        if n and all(group[c.attr] in c.values for c in categorical):
+            counts[key] += n
