@@ -16,7 +16,7 @@ from typing import Any
 from services.reporter.labels import Labels
 from services.reporter.numfmt import format_value
 from services.reporter.templates import TableSpec, Template, TemplateRow
-from shared.domain.figures import COUNT_KEYS, sum_figures
+from shared.domain.figures import has_data, sum_figures
 
 GROUP_LABEL = "Trong đó"
 
@@ -99,11 +99,6 @@ class Sources:
     by_field: Mapping[str, Mapping[str, Any]]
     communes: tuple[dict[str, Any], ...]  # {code, name, figures}
     labels: Labels
-
-
-def has_data(figures: Mapping[str, Any]) -> bool:
-    """Whether any count of the figures is non-zero (a unit "with data" for a period)."""
-    return any(int(figures.get(key) or 0) for key in COUNT_KEYS)
 
 
 def display_stt(rows: list[dict[str, Any]]) -> list[str]:
