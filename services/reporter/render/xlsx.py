@@ -141,7 +141,7 @@ def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
 
 def _grid_widths(table: BuiltTable, units: int) -> list[float]:
     n = len(table.spec.columns)
-    name = 18.0 if n <= 9 else 16.0
+    name = 18.0 if n <= 9 else 20.0
     value = min(9.0, (units - 4.5 - name) / max(1, n))
     return [4.5, name, *([value] * n)]
 

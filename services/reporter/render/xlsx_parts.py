@@ -20,7 +20,7 @@ THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-LINE_HEIGHT = 16.5  # points per line of 12-13 pt text
+LINE_HEIGHT = 15.0  # points per line of 12 pt text
 # Printable width in column-width units at full size on A4 (16,5 cm and 25,2 cm): a unit
 # prints about 0,25 cm in LibreOffice and 0,19 cm in Excel; sized for the wider one.
 PORTRAIT_UNITS = 66
