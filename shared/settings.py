@@ -110,6 +110,21 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "10",
         "How long a figures request over NATS waits for the aggregator.",
     ),
+    (
+        "TTHC_DEPLOYMENT_FILE",
+        "",
+        "A JSON file of the deployment's document settings: per unit, the signature block (titles and names), the report number and the place; names of agencies and fields. Format in docs/reporter.md.",
+    ),
+    (
+        "TTHC_VALUES_FILE",
+        "",
+        "A JSON file of values the offices supply for rows that events cannot give (number of procedures, disclosures, complaints), by unit and period; `tthc appendix --value` overrides it. Format in docs/templates.md.",
+    ),
+    (
+        "TTHC_SNAPSHOT_FORMS",
+        "phu-luc-01b,bieu-mau-3,bieu-06-vpcp",
+        "The forms (templates) each period-end snapshot freezes as XLSX and DOCX; the first is also the snapshot's JSON layout.",
+    ),
 ]
 
 
@@ -147,6 +162,10 @@ def _float(name: str, default: str) -> float:
         raise ValueError(f"{name} must be a number, not {_env(name, default)!r}") from None
 
 
+def _path_or_none(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of every service and command."""
@@ -171,8 +190,11 @@ class Settings:
     snapshot_grace_hours: float
     snapshot_kinds: tuple[str, ...]
     query_timeout_seconds: float
-    stream_replicas: int
-    stream_max_age_days: float
+    stream_replicas: int = 1
+    stream_max_age_days: float = 0.0
+    deployment_file: Path | None = None
+    values_file: Path | None = None
+    snapshot_forms: tuple[str, ...] = ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp")
 
     @property
     def nats_servers(self) -> list[str]:
@@ -217,6 +239,13 @@ class Settings:
             "query_timeout_seconds": _float("TTHC_QUERY_TIMEOUT_SECONDS", "10"),
             "stream_replicas": _int("TTHC_STREAM_REPLICAS", "1"),
             "stream_max_age_days": _float("TTHC_STREAM_MAX_AGE_DAYS", "0"),
+            "deployment_file": _path_or_none(_env("TTHC_DEPLOYMENT_FILE", "")),
+            "values_file": _path_or_none(_env("TTHC_VALUES_FILE", "")),
+            "snapshot_forms": tuple(
+                k.strip()
+                for k in _env("TTHC_SNAPSHOT_FORMS", defaults["TTHC_SNAPSHOT_FORMS"]).split(",")
+                if k.strip()
+            ),
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

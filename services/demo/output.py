@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.demo.plan import Plan
-from services.reporter.appendix import build_appendix, unit_info
-from services.reporter.numfmt import period_line
-from services.reporter.render import display_stt
+from services.reporter.appendix import make_appendix, unit_info
 from services.reporter.templates import load_template
 from services.simulator.publish import PublishStats
-from shared.domain.periods import Period, parse_period
+from shared.domain.periods import Period
 from shared.domain.timeutil import to_instant
 from shared.ports import FiguresReply, FiguresRequest
 from shared.settings import redact_url
@@ -65,43 +62,16 @@ def summary_lines(
     return lines
 
 
-def render_text(appendix: dict[str, Any]) -> str:
-    """The appendix as a plain-text table: STT, Chỉ tiêu thống kê, Đơn vị tính, Số liệu, Ghi chú."""
-    stts = display_stt(appendix["rows"])
-    unit = appendix["unit"]
-    title = appendix.get("template", {}).get("title") or ["PHỤ LỤC"]
-    period = parse_period(appendix["period"]["label"], appendix["period"]["calendar"])
-    name = unit.get("name") or unit.get("code")
-    lines = [*title, f"Đơn vị: {name} ({unit.get('code')})", period_line(period), ""]
-    w_stt, w_label, w_unit, w_value = 6, 58, 7, 10
-    rule = "-" * (w_stt + w_label + w_unit + w_value + 30)
-    lines += [
-        f"{'STT':<{w_stt}} {'Chỉ tiêu thống kê':<{w_label}} {'Đơn vị':<{w_unit}} "
-        f"{'Số liệu':>{w_value}}  Ghi chú",
-        rule,
-    ]
-    for stt, row in zip(stts, appendix["rows"], strict=True):
-        indent = "  " if "indent" in row.get("style", []) else ""
-        label = textwrap.wrap(indent + row["label"], w_label) or [""]
-        lines.append(
-            f"{stt:<{w_stt}} {label[0]:<{w_label}} {row.get('unit') or '':<{w_unit}} "
-            f"{row.get('display') or '':>{w_value}}  {row.get('note') or ''}"
-        )
-        lines += [f"{'':<{w_stt}} {more}" for more in label[1:]]
-    lines.append(rule)
-    check = appendix.get("check") or {}
-    if check.get("text"):
-        lines.append(check["text"])
-    anomalies = appendix.get("anomalies") or {}
-    total = anomalies.get("total")
-    if total:
-        lines.append(f"Bất thường (anomalies): {total}")
-    return "\n".join(lines)
+def render_text(appendix: Any) -> str:
+    """The appendix as plain text: the reporter's `text` format."""
+    from services.reporter.render.text import render_text as reporter_text
+
+    return reporter_text(appendix)
 
 
 async def appendix_of(
     app: App, kind: str, code: str, period: Period, now: int
-) -> tuple[dict[str, Any], FiguresReply]:
+) -> tuple[Any, FiguresReply]:
     source = app.figures_source()
     try:
         reply = await source.figures(
@@ -112,7 +82,7 @@ async def appendix_of(
     if reply.error:
         raise RuntimeError(reply.error)
     registry = app.registry
-    appendix = build_appendix(
+    appendix = make_appendix(
         unit_info(registry, kind, code), period, reply, load_template(), now, registry
     )
     return appendix, reply
@@ -136,7 +106,7 @@ async def print_results(
         say()
         say("=" * 100)
         say(render_text(appendix))
-        f = appendix["figures"]
+        f = appendix.figures
         say(
             f"Figures: received {f['received_total']}, resolved {f['resolved_total']} "
             f"(early {f['resolved_early']}, on time {f['resolved_on_time']}, late "

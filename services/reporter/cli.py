@@ -1,20 +1,20 @@
-"""`tthc appendix` and `tthc snapshots list|show|diff|make`.
+"""`tthc appendix` (and, from cli_snapshots.py, `tthc snapshots list|show|diff|make`).
 
 Figures source. Every command gets the composition root's context (shared/context.py):
-its `figures_source()` is either an async context manager yielding an object with
-`async figures(request)`, or an object with `async figures(FiguresRequest) ->
-FiguresReply` and an optional `close()` (plain or async) called once the command is
-done. A reply with `error` set is a failure (exit status 1). Tests hand in a fake
-context the same way.
+its `settings`, its `registry` and `figures_source()`, either an async context manager
+yielding an object with `async figures(request)`, or an object with `async
+figures(FiguresRequest) -> FiguresReply` and an optional `close()` (plain or async)
+called once the command is done. A reply with `error` set is a failure (exit status
+1). Tests hand in a fake context the same way.
 
-Output files. `--format json` (default) and `csv` print to standard output unless
-`--out PATH` is given. `xlsx` and `docx` are binary: without `--out` they are written
-to `TTHC_DATA_DIR/reports/<kind>-<code>-<period>-<template>.<ext>` (every part
+Output files. `--format json` (default), `csv` and `text` print to standard output
+unless `--out PATH` is given. `xlsx` and `docx` are binary: without `--out` they are
+written to `TTHC_DATA_DIR/reports/<kind>-<code>-<period>-<template>.<ext>` (every part
 sanitised, the result checked to lie inside that directory) and the path is printed.
-`--out` is the user's explicit choice and is written as given.
 
-Bad arguments (unknown commune or province, malformed period, unknown format or
-template, ...) exit with status 2 and one line on standard error.
+Bad arguments (unknown commune or province, malformed period or agency, unknown format
+or template, a bad values or deployment file, ...) exit with status 2 and one line on
+standard error.
 """
 
 from __future__ import annotations
@@ -25,20 +25,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from services.reporter.appendix import UnknownUnit, build_appendix, unit_info
-from services.reporter.figsource import FiguresUnavailable, fetch, opened
+from services.reporter import cli_snapshots
+from services.reporter.appendix import Presentation
+from services.reporter.compose import BadAgency, appendix_from, checked_agency
+from services.reporter.deployment import DeploymentError, load_deployment
+from services.reporter.document import DocDate, DocumentError, DocumentOptions
+from services.reporter.figsource import FiguresUnavailable, opened
+from services.reporter.office import (
+    OfficeValuesError,
+    load_values_file,
+    parse_assignments,
+    values_for,
+)
 from services.reporter.paths import inside, safe_part
 from services.reporter.render import BINARY_FORMATS, EXTENSIONS, FORMATS, render
-from services.reporter.snapshots import SnapshotStore, make_period_snapshots
 from services.reporter.templates import DEFAULT_TEMPLATE, TemplateError, load_template
+from services.reporter.units import UnknownUnit, unit_info
 from shared.context import CommandContext
 from shared.domain.periods import Period, PeriodError, parse_period
 from shared.domain.timeutil import TimestampError, now_instant, parse_rfc3339
 from shared.errors import UsageError
 from shared.logging import get_logger
-from shared.ports import FiguresRequest
 from shared.registry import RegistryError, UnitRegistry
 from shared.settings import Settings
 
@@ -52,11 +59,11 @@ def register(subparsers: Any) -> None:
         help="the statistical appendix (phụ lục thống kê) of a commune or province",
         description=(
             "Print or write the statistical appendix of a commune or a province for a "
-            "period: JSON (default, to stdout), CSV (UTF-8 with BOM), XLSX or DOCX. "
+            "period: JSON (default, to stdout), CSV (UTF-8 with BOM), text, XLSX or DOCX. "
             "XLSX/DOCX without --out go to TTHC_DATA_DIR/reports/ and the path is printed."
         ),
     )
-    _unit_args(p, required=True)
+    unit_args(p, required=True)
     p.add_argument(
         "--period",
         required=True,
@@ -68,6 +75,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="period calendar (default: TTHC_CALENDAR)",
     )
+    p.add_argument(
+        "--agency",
+        default="ubnd",
+        help="whose dossiers: ubnd (default, the People's Committee), another agency's slug "
+        "(cong_an, quan_su, ...) or all",
+    )
     p.add_argument("--format", choices=FORMATS, default="json", help="output format (default json)")
     p.add_argument(
         "--out", default=None, help="write to this file instead of stdout / the reports directory"
@@ -75,57 +88,57 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--template",
         default=DEFAULT_TEMPLATE,
-        help=f"layout: a built-in name or a template file path (default {DEFAULT_TEMPLATE})",
+        help=f"form: a built-in name or a template file path (default {DEFAULT_TEMPLATE})",
     )
+    document_args(p)
     p.add_argument("--now", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_appendix)
-
-    snap = subparsers.add_parser(
-        "snapshots",
-        help="frozen period-end appendices and their revisions",
-        description="List, show, compare or make the frozen appendices (TTHC_DATA_DIR/snapshots).",
-    )
-    sub = snap.add_subparsers(dest="snapshots_command", metavar="ACTION", parser_class=type(snap))
-    sub.required = True
-    ls = sub.add_parser("list", help="latest revision of each snapshot")
-    _unit_args(ls, required=False)
-    ls.add_argument("--period", default=None, help="only this period label")
-    ls.add_argument("--json", action="store_true", help="print JSON")
-    ls.set_defaults(func=cmd_snapshots_list)
-    show = sub.add_parser("show", help="one snapshot record (latest revision by default)")
-    _unit_args(show, required=True)
-    show.add_argument("--period", required=True)
-    show.add_argument("--revision", type=int, default=None)
-    show.add_argument("--json", action="store_true", help="print the record as JSON")
-    show.set_defaults(func=cmd_snapshots_show)
-    diff = sub.add_parser("diff", help="figures that differ between two revisions")
-    _unit_args(diff, required=True)
-    diff.add_argument("--period", required=True)
-    diff.add_argument(
-        "--from", dest="rev_from", type=int, default=None, help="default: the one before --to"
-    )
-    diff.add_argument("--to", dest="rev_to", type=int, default=None, help="default: the latest")
-    diff.add_argument("--json", action="store_true")
-    diff.set_defaults(func=cmd_snapshots_diff)
-    make = sub.add_parser("make", help="freeze a period now (a new revision where figures changed)")
-    _unit_args(make, required=False)
-    make.add_argument("--period", required=True)
-    make.add_argument("--template", default=DEFAULT_TEMPLATE)
-    make.add_argument("--no-notify", action="store_true", help="do not publish on NATS")
-    make.add_argument("--now", default=None, help=argparse.SUPPRESS)
-    make.set_defaults(func=cmd_snapshots_make)
+    cli_snapshots.register(subparsers)
 
 
-def _unit_args(parser: argparse.ArgumentParser, required: bool) -> None:
+def unit_args(parser: argparse.ArgumentParser, required: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--commune", metavar="CODE", help="commune code (5 digits)")
     group.add_argument("--province", metavar="CODE", help="province code (2 digits)")
 
 
+def document_args(p: argparse.ArgumentParser) -> None:
+    """Options that dress the document (office values, date, number, thuyết minh)."""
+    p.add_argument(
+        "--values",
+        metavar="FILE",
+        default=None,
+        help="office-supplied values (default: TTHC_VALUES_FILE); docs/templates.md",
+    )
+    p.add_argument(
+        "--value",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="one office-supplied value, e.g. tthc_dang_ap_dung=139 (repeatable)",
+    )
+    p.add_argument(
+        "--date", default=None, help="the document's date, YYYY-MM-DD (YYYY-MM: day left blank)"
+    )
+    p.add_argument(
+        "--report-number",
+        default=None,
+        help="number of the report the appendix goes with, e.g. 15/BC-UBND",
+    )
+    p.add_argument(
+        "--report-date", default=None, help="that report's date (default: the document's date)"
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print the optional tables (thuyết minh) in XLSX/DOCX",
+    )
+
+
 # --- argument checks ----------------------------------------------------------------
 
 
-def _one_line(message: object) -> str:
+def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
@@ -133,7 +146,7 @@ def registry_of(app: CommandContext) -> UnitRegistry:
     try:
         return app.registry
     except RegistryError as exc:
-        raise UsageError(_one_line(exc)) from exc
+        raise UsageError(one_line(exc)) from exc
 
 
 def unit_of(args: argparse.Namespace, registry: UnitRegistry) -> dict[str, str]:
@@ -141,14 +154,14 @@ def unit_of(args: argparse.Namespace, registry: UnitRegistry) -> dict[str, str]:
     try:
         return unit_info(registry, kind, str(code))
     except UnknownUnit as exc:
-        raise UsageError(_one_line(exc)) from exc
+        raise UsageError(one_line(exc)) from exc
 
 
 def period_of(label: str, calendar: str) -> Period:
     try:
         return parse_period(label, calendar)
     except PeriodError as exc:
-        raise UsageError(_one_line(exc)) from exc
+        raise UsageError(one_line(exc)) from exc
 
 
 def now_of(args: argparse.Namespace) -> int:
@@ -164,7 +177,27 @@ def template_of(ref: str):  # type: ignore[no-untyped-def]
     try:
         return load_template(ref)
     except TemplateError as exc:
-        raise UsageError(_one_line(exc)) from exc
+        raise UsageError(one_line(exc)) from exc
+
+
+def presentation_of(
+    args: argparse.Namespace, settings: Settings, unit: dict[str, str], period: Period
+) -> Presentation:
+    """Office values, document date and number, deployment file: checked, one line if not."""
+    try:
+        path = getattr(args, "values", None) or settings.values_file
+        entries = load_values_file(path) if path else []
+        overrides = parse_assignments(getattr(args, "value", None) or [])
+        office = values_for(entries, unit["code"], period.label, overrides)
+        when = DocDate.parse(args.date) if getattr(args, "date", None) else None
+        report_date = (
+            DocDate.parse(args.report_date) if getattr(args, "report_date", None) else None
+        )
+        deployment = load_deployment(settings.deployment_file)
+    except (OfficeValuesError, DocumentError, DeploymentError) as exc:
+        raise UsageError(one_line(exc)) from exc
+    options = DocumentOptions(when, getattr(args, "report_number", None), report_date)
+    return Presentation(office, options, deployment, bool(getattr(args, "explain", False)))
 
 
 def default_report_path(settings: Settings, appendix: dict[str, Any], fmt: str) -> Path:
@@ -186,27 +219,26 @@ def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
     registry = registry_of(app)
     unit = unit_of(args, registry)
     period = period_of(args.period, args.calendar or settings.calendar)
+    try:
+        agency = checked_agency(args.agency)
+    except BadAgency as exc:
+        raise UsageError(one_line(exc)) from exc
     template = template_of(args.template)
+    look = presentation_of(args, settings, unit, period)
     now = now_of(args)
-    request = FiguresRequest(
-        unit["kind"],
-        unit["code"],
-        period.start_instant,
-        period.end_instant,
-        now,
-        with_communes=unit["kind"] == "province",
-    )
 
     async def go():  # type: ignore[no-untyped-def]
         async with opened(app.figures_source()) as source:
-            return await fetch(source, request)
+            appendix, _ = await appendix_from(
+                source, registry, unit, period, template, now, agency, look
+            )
+            return appendix
 
     try:
-        reply = asyncio.run(go())
+        appendix = asyncio.run(go())
     except FiguresUnavailable as exc:
-        print(f"tthc: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"tthc: error: {one_line(exc)}", file=sys.stderr)
         return 1
-    appendix = build_appendix(unit, period, reply, template, now, registry)
     data = render(appendix, args.format)
     if args.out:
         out = Path(args.out).expanduser()
@@ -214,7 +246,7 @@ def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
         out.write_bytes(data)
         print(str(out), file=sys.stderr if args.format not in BINARY_FORMATS else sys.stdout)
     elif args.format in BINARY_FORMATS:
-        path = default_report_path(settings, appendix, args.format)
+        path = default_report_path(settings, appendix.to_json(), args.format)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         print(str(path))
@@ -222,140 +254,4 @@ def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     log.info("appendix_made", unit=unit["code"], period=period.label, format=args.format)
-    return 0
-
-
-# --- snapshots ------------------------------------------------------------------------
-
-
-def _store(settings: Settings) -> SnapshotStore:
-    return SnapshotStore.for_data_dir(Path(settings.data_dir))
-
-
-def _unit_key(args: argparse.Namespace, registry: UnitRegistry) -> tuple[str, str]:
-    unit = unit_of(args, registry)
-    return unit["kind"], unit["code"]
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
-    sys.stdout.flush()
-
-
-def cmd_snapshots_list(args: argparse.Namespace, app: CommandContext) -> int:
-    settings = app.settings
-    kind = "commune" if args.commune else "province" if args.province else None
-    code = args.commune or args.province
-    entries = _store(settings).list(kind, args.period, code)
-    if args.json:
-        _print_json(entries)
-        return 0
-    if not entries:
-        print("no snapshots")
-        return 0
-    print(f"{'KIND':<9} {'CODE':<6} {'PERIOD':<24} {'REV':>4}  {'CREATED':<26} HASH")
-    for e in entries:
-        print(
-            f"{e['unit_kind']:<9} {e['unit_code']:<6} {e['period_label']:<24} "
-            f"{e['revision']:>4}  {e['created_at']:<26} {e['hash'][:19]}"
-        )
-    return 0
-
-
-def _record(args: argparse.Namespace, app: CommandContext, revision: int | None) -> dict:
-    settings = app.settings
-    kind, code = _unit_key(args, registry_of(app))
-    record = _store(settings).record(kind, args.period, code, revision)
-    if record is None:
-        which = f"revision {revision}" if revision else "snapshot"
-        raise UsageError(f"no {which} of {kind} {code} for period {args.period}")
-    return record
-
-
-def cmd_snapshots_show(args: argparse.Namespace, app: CommandContext) -> int:
-    settings = app.settings
-    record = _record(args, app, args.revision)
-    intact = _store(settings).verify(record)
-    if args.json:
-        _print_json({**record, "intact": intact})
-        return 0
-    unit, period = record["unit"], record["period"]
-    print(f"{unit['kind']} {unit['code']} {unit['name']}")
-    print(f"period    {period['label']} ({period['calendar']}) {period['start']}..{period['end']}")
-    print(
-        f"revision  {record['revision']}  created {record['created_at']}  layout {record['layout']}"
-    )
-    print(f"hash      {record['hash']}  {'intact' if intact else 'FILES CHANGED'}")
-    print(f"watermark {orjson.dumps(record['watermark']).decode()}")
-    print(f"files     {record['path']}: {', '.join(record['files'].values())}")
-    for key, value in record["figures"].items():
-        print(f"  {key:<38} {value}")
-    if record.get("diff"):
-        print(f"changed since revision {record['previous']['revision']}:")
-        for key, change in record["diff"].items():
-            print(f"  {key:<38} {change['from']} -> {change['to']}")
-    return 0
-
-
-def cmd_snapshots_diff(args: argparse.Namespace, app: CommandContext) -> int:
-    from services.reporter.snapshots import diff_figures
-
-    new = _record(args, app, args.rev_to)
-    old_rev = args.rev_from if args.rev_from is not None else int(new["revision"]) - 1
-    if old_rev < 1:
-        raise UsageError(f"revision {new['revision']} has no earlier revision to compare with")
-    old = _record(args, app, old_rev)
-    changes = diff_figures(old["figures"], new["figures"])
-    if args.json:
-        _print_json({"from": old["revision"], "to": new["revision"], "changes": changes})
-        return 0
-    print(
-        f"revision {old['revision']} ({old['created_at']}) -> "
-        f"{new['revision']} ({new['created_at']})"
-    )
-    if not changes:
-        print("no figure changed")
-    for key, change in changes.items():
-        print(f"  {key:<38} {change['from']} -> {change['to']}")
-    return 0
-
-
-def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
-    settings = app.settings
-    registry = registry_of(app)
-    period = period_of(args.period, settings.calendar)
-    if period.kind == "range":
-        raise UsageError(
-            "snapshots are made for named periods (YYYY-MNN, YYYY-QN, ...), not ranges"
-        )
-    only = _unit_key(args, registry) if (args.commune or args.province) else None
-    template = template_of(args.template)
-    now = now_of(args)
-    store = _store(settings)
-
-    async def go():  # type: ignore[no-untyped-def]
-        async with opened(app.figures_source()) as source:
-            results = await make_period_snapshots(
-                period, source, store, registry, template, now, only
-            )
-        if not args.no_notify:
-            from services.reporter.service import publish_notifications
-
-            await publish_notifications(settings, [r for r, created in results if created])
-        return results
-
-    try:
-        results = asyncio.run(go())
-    except FiguresUnavailable as exc:
-        print(f"tthc: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    if not results:
-        print(f"no data for period {period.label}: nothing frozen")
-    for record, created in results:
-        unit = record["unit"]
-        state = "new revision" if created else "unchanged"
-        print(
-            f"{unit['kind']:<9} {unit['code']:<6} {period.label} "
-            f"r{record['revision']} {state} {record['path']}"
-        )
     return 0

@@ -81,7 +81,7 @@ def period_name(period: Period) -> str:
     if period.kind == "half":
         return f"6 tháng {'đầu' if label.endswith('H1') else 'cuối'} năm {year}"
     if period.kind == "nine_months":
-        return f"9 tháng năm {year}"
+        return f"9 tháng đầu năm {year}"
     return f"Năm {year}"
 
 
@@ -91,6 +91,22 @@ def period_line(period: Period) -> str:
     if period.kind == "range":
         return f"Kỳ báo cáo: {dates}"
     return f"Kỳ báo cáo: {period_name(period)} ({period.label}), {dates}"
+
+
+def period_words(period: Period) -> str:
+    """'Quý I năm 2024 (từ ngày 15/12/2023 đến ngày 14/03/2024)': no label, as reports write."""
+    dates = f"từ ngày {format_date(period.start)} đến ngày {format_date(period.end)}"
+    if period.kind == "range":
+        return dates[:1].upper() + dates[1:]
+    return f"{period_name(period)} ({dates})"
+
+
+def day_month_year(year: int, month: int, day: int | None) -> str:
+    """'ngày 06 tháng 02 năm 2024', 'ngày 20 tháng 3 năm 2024' (Decree 30/2020/NĐ-CP: a zero
+    before days under 10 and months 1 and 2); day None leaves room to write it by hand."""
+    day_text = f"{day:02d}" if day is not None else "\u00a0" * 6
+    month_text = f"{month:02d}" if month < 3 else str(month)
+    return f"ngày {day_text} tháng {month_text} năm {year}"
 
 
 def calendar_note(calendar: str) -> str:

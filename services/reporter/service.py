@@ -19,16 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.reporter.figsource import NatsFiguresSource
-from services.reporter.snapshots import SnapshotStore, make_period_snapshots
+from services.reporter.metrics import ReporterMetrics
+from services.reporter.notify import publish_notifications, snapshot_notification
+from services.reporter.snapshots import (
+    SnapshotStore,
+    make_period_snapshots,
+    snapshot_presentation,
+)
 from services.reporter.templates import DEFAULT_TEMPLATE, load_template
 from shared.domain.events import Instant
 from shared.domain.periods import KINDS, Period, periods_ended_between
@@ -37,50 +42,23 @@ from shared.httpserver import OpsServer
 from shared.logging import get_logger
 from shared.natsutil import connect
 from shared.ports import FiguresSource
-from shared.registry import UnitRegistry, load_registry
+from shared.registry import UnitRegistry
 from shared.settings import Settings
-from shared.subjects import SNAPSHOTS_SUBJECT_PREFIX
 
 log = get_logger("tthc.reporter")
+__all__ = [
+    "ReporterMetrics",
+    "ReporterService",
+    "due_at",
+    "due_until",
+    "publish_notifications",
+    "snapshot_notification",
+]
 
 CATCH_UP_DAYS = 400
 RETRY_SECONDS = 60.0
 MAX_SLEEP_SECONDS = 3600.0
 SCHEDULE_FILE = "schedule.json"
-
-
-class ReporterMetrics:
-    """The reporter's own Prometheus registry (docs/metrics.md, reporter part)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.snapshots = Counter(
-            "tthc_reporter_snapshots_total",
-            "Snapshot revisions made, by period kind",
-            ["kind"],
-            registry=self.registry,
-        )
-        self.failures = Counter(
-            "tthc_reporter_snapshot_failures_total",
-            "Scheduled snapshot runs that failed",
-            ["kind"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "tthc_reporter_snapshot_duration_seconds",
-            "Time to freeze one period's snapshots",
-            registry=self.registry,
-        )
-        self.last_success = Gauge(
-            "tthc_reporter_last_snapshot_success_timestamp_seconds",
-            "When a period kind's snapshots were last made successfully",
-            ["kind"],
-            registry=self.registry,
-        )
-        for kind in KINDS:
-            if kind != "range":
-                self.snapshots.labels(kind)
-                self.failures.labels(kind)
 
 
 def due_until(now: Instant, grace_hours: float) -> date:
@@ -94,45 +72,6 @@ def due_at(period: Period, grace_hours: float) -> Instant:
     return period.end_instant + int(grace_hours * 3600 * US_PER_SECOND)
 
 
-def snapshot_notification(record: dict[str, Any]) -> tuple[str, bytes]:
-    """The subject and JSON body announcing a snapshot."""
-    unit, period = record["unit"], record["period"]
-    subject = f"{SNAPSHOTS_SUBJECT_PREFIX}{unit['code']}.{period['label'].replace('.', '_')}"
-    body = {
-        "unit": unit,
-        "period": period,
-        "revision": record["revision"],
-        "hash": record["hash"],
-        "path": record["path"],
-    }
-    return subject, orjson.dumps(body)
-
-
-async def publish_notifications(settings: Settings, records: Iterable[dict[str, Any]]) -> None:
-    """Announce snapshots made outside the service (`tthc snapshots make`); best effort."""
-    records = list(records)
-    if not records:
-        return
-    try:
-        nc = await connect(
-            settings,
-            "tthc-snapshots-cli",
-            max_reconnect_attempts=0,
-            allow_reconnect=False,
-            connect_timeout=2,
-        )
-    except Exception as exc:
-        log.warning("snapshot_notify_failed", error=type(exc).__name__)
-        return
-    try:
-        for record in records:
-            subject, body = snapshot_notification(record)
-            await nc.publish(subject, body)
-        await nc.flush(timeout=2)
-    finally:
-        await nc.close()
-
-
 class ReporterService:
     """Scheduled snapshots; `run_due()` is one pass (tests call it with an injected clock)."""
 
@@ -141,18 +80,19 @@ class ReporterService:
     def __init__(
         self,
         settings: Settings,
+        registry: UnitRegistry,
         clock: Callable[[], Instant] = now_instant,
         source: FiguresSource | None = None,
-        registry: UnitRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = ReporterMetrics()
         self.store = SnapshotStore.for_data_dir(Path(settings.data_dir))
-        self.registry = registry or load_registry(
-            str(settings.registry_file) if settings.registry_file else None
+        self.registry = registry
+        self.forms = tuple(load_template(name) for name in settings.snapshot_forms) or (
+            load_template(DEFAULT_TEMPLATE),
         )
-        self.template = load_template(DEFAULT_TEMPLATE)
+        self.dress = snapshot_presentation(settings)
         self.kinds = tuple(k for k in settings.snapshot_kinds if k in KINDS and k != "range")
         self._source = source
         self._nc: Any = None
@@ -227,7 +167,13 @@ class ReporterService:
                 started = time.perf_counter()
                 try:
                     results = await make_period_snapshots(
-                        period, self._source, self.store, self.registry, self.template, now
+                        period,
+                        self._source,
+                        self.store,
+                        self.registry,
+                        self.forms,
+                        now,
+                        presentation=self.dress,
                     )
                 except Exception:
                     self.metrics.failures.labels(period.kind).inc()
@@ -312,8 +258,3 @@ class ReporterService:
             with contextlib.suppress(Exception):
                 await self._nc.drain()
             self._nc = None
-
-
-def build(settings: Settings) -> ReporterService:
-    """The reporter service (figures over NATS from the running aggregator)."""
-    return ReporterService(settings)

@@ -64,10 +64,13 @@ async def test_service_catches_up_and_announces(settings, tmp_path):
     await helper.subscribe("tthc.snapshots.>", cb=collect)
     await responder(helper, FakeFiguresSource(registry(), sample_events()))
     await helper.flush()
-    svc = ReporterService(settings, clock=lambda: parse_rfc3339("2024-03-16T08:00:00+07:00"))
+    svc = ReporterService(
+        settings, registry(), clock=lambda: parse_rfc3339("2024-03-16T08:00:00+07:00")
+    )
     await svc.start()
     try:
-        for _ in range(100):
+        # Every unit's three forms are rendered as XLSX and DOCX (about 0,6 s a unit).
+        for _ in range(600):
             if svc.load_state().get("done_through") == "2024-03-14" and len(seen) >= 7:
                 break
             await asyncio.sleep(0.05)

@@ -1,7 +1,11 @@
-"""Builders for the reporter's tests: a small unit registry and a fake FiguresSource.
+"""Builders for the reporter's tests: a small unit registry, a fake FiguresSource and
+the appendix builder `kit_appendix`.
 
-The fake answers figures requests with the pure `compute_figures` over case summaries
-folded from hand-made events, the way the aggregator does, without any database.
+The fake answers figures requests with the domain's own breakdown over case summaries
+folded from hand-made events, the way the aggregator does, without any database:
+contract 1.1 included (the requested agency's figures, `by_agency`, `by_field`,
+`procedures`). tests/kits/seed002.py builds traffic with agencies, fields and
+procedures.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from typing import Any
 
 from shared.domain.case import CaseSummary, fold_case
 from shared.domain.events import CaseEvent, Instant
-from shared.domain.figures import compute_figures, sum_figures
+from shared.domain.figures import compute_breakdown, procedure_counts, sum_breakdowns
 from shared.domain.timeutil import format_instant, parse_rfc3339
-from shared.ports import FiguresReply, FiguresRequest
+from shared.ports import ALL_AGENCIES, FiguresReply, FiguresRequest
 from shared.registry import Commune, Province, UnitRegistry
 
 PROVINCE = "38"
@@ -108,7 +112,11 @@ def apology(case_id: str, at: str, commune: str = COMMUNE) -> CaseEvent:
 
 
 class FakeFiguresSource:
-    """A FiguresSource over in-memory events (add more with `add`), counting its requests."""
+    """A FiguresSource over in-memory events (add more with `add`), counting its requests.
+
+    It answers as the aggregator does, through the domain: `compute_breakdown` per
+    commune (figures of the requested agency, `by_agency`, `by_field`), summed for a
+    province, and `procedure_counts` over the unit's cases of that agency."""
 
     def __init__(self, reg: UnitRegistry, events: Iterable[CaseEvent] = ()) -> None:
         self.registry = reg
@@ -116,6 +124,7 @@ class FakeFiguresSource:
         self.requests: list[FiguresRequest] = []
         self.closed = False
         self.fail = False
+        self.completeness: dict[str, Any] | None = None
         self.add(events)
 
     def add(self, events: Iterable[CaseEvent]) -> None:
@@ -139,24 +148,33 @@ class FakeFiguresSource:
             codes: tuple[str, ...] = (request.unit_code,)
         else:
             codes = self.registry.communes_of(request.unit_code)
-        per = {
-            c: compute_figures(cases.get(c, []), request.start, request.end, request.now)
+        window = (request.start, request.end, request.now)
+        parts = {c: compute_breakdown(cases.get(c, []), *window, request.agency) for c in codes}
+        unit = parts[request.unit_code] if request.unit_kind == "commune" else None
+        unit = unit or sum_breakdowns(parts.values())
+        chosen = [
+            case
             for c in codes
-        }
-        figures = (
-            per[request.unit_code] if request.unit_kind == "commune" else sum_figures(per.values())
-        )
+            for case in cases.get(c, [])
+            if request.agency in (ALL_AGENCIES, case.agency)
+        ]
         last = max((e.occurred_at for e in self.events), default=None)
         watermark: dict[str, Any] = {
             "events_stream_seq": len(self.events),
             "accepted_events": len(self.events),
             "last_event_at": format_instant(last) if last is not None else None,
         }
+        extra = {"completeness": self.completeness} if self.completeness else {}
+        communes = {c: part.figures for c, part in parts.items()}
         return FiguresReply(
-            figures=figures,
+            figures=unit.figures,
             anomalies={"counts": {}, "total": 0, "cases": [], "truncated": False},
             watermark=watermark,
-            communes=per if request.with_communes and request.unit_kind == "province" else {},
+            communes=communes if request.with_communes and request.unit_kind == "province" else {},
+            by_agency=unit.by_agency,
+            by_field=unit.by_field,
+            procedures=procedure_counts(chosen, *window),
+            **extra,
         )
 
     def close(self) -> None:
@@ -192,3 +210,62 @@ def sample_events() -> list[CaseEvent]:
         received("B1", "2024-01-02T09:00", "2024-01-10T17:00", b, "online_full"),
         resolved("B1", "2024-01-03T10:00", b),
     ]
+
+
+KIT_NOW = t("2024-03-20T10:15")
+# 1.585 more dossiers received directly and still in time at the end: 1.594 received.
+BIG = {
+    "received_total": 1585,
+    "received_direct": 1585,
+    "open_at_end": 1585,
+    "open_in_time_at_end": 1585,
+}
+
+
+def kit_appendix(
+    kind: str = "unit",
+    code: str = COMMUNE,
+    label: str = "2024-Q1",
+    template: str = "phu-luc-01b",
+    events: Iterable[CaseEvent] | None = None,
+    reg: UnitRegistry | None = None,
+    now: Instant = KIT_NOW,
+    agency: str = "ubnd",
+    presentation: Any = None,
+    bump: dict[str, int] | None = None,
+    completeness: dict[str, Any] | None = None,
+):
+    """The Appendix object of a unit over the sample events (or given ones).
+
+    `kind` "unit" means commune; `bump` adds to counts of the reply (and of its
+    `unspecified` field and `ubnd` agency) before the appendix is made: a big number
+    to see the thousands dot, kept consistent when the bumps are."""
+    import asyncio
+
+    from services.reporter.appendix import make_appendix, unit_info
+    from services.reporter.templates import load_template
+    from shared.domain.periods import parse_period
+
+    kind = "commune" if kind == "unit" else kind
+    reg = reg or registry()
+    source = FakeFiguresSource(reg, sample_events() if events is None else events)
+    source.completeness = completeness
+    period = parse_period(label)
+    request = FiguresRequest(
+        kind, code, period.start_instant, period.end_instant, now, kind == "province", agency
+    )
+    reply = asyncio.run(source.figures(request))
+    for key, delta in (bump or {}).items():
+        for figures in (reply.figures, reply.by_field.get("unspecified"), reply.by_agency.get("ubnd")):
+            if figures is not None:
+                figures[key] = int(figures.get(key) or 0) + delta
+    return make_appendix(
+        unit_info(reg, kind, code),
+        period,
+        reply,
+        load_template(template),
+        now,
+        reg,
+        agency,
+        presentation,
+    )

@@ -57,7 +57,7 @@ async def test_hostile_payloads_harm_no_other(nats_server, data_dir, tmp_path, d
         runs = [(unit, "json") for unit in units] + [(units[0], f) for f in ("csv", "xlsx", "docx")]
         for unit, fmt in runs:
             out = tmp_path / f"a.{fmt}"
-            done = tthc(env, "appendix", *unit, "--period", "2025", "--format", fmt,
+            done = tthc(env, "appendix", *unit, "--period", "2025", "--agency", "all", "--format", fmt,
                         "--out", str(out), check=False)  # fmt: skip
             assert done.returncode == 0, done.stderr
         listed = tthc(env, "rejected", "list", "--limit", "1000")

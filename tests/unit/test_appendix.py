@@ -22,6 +22,7 @@ from tests.kits.reporter import (
     COMMUNE_B,
     PROVINCE,
     FakeFiguresSource,
+    kit_appendix,
     registry,
     sample_events,
     t,
@@ -31,19 +32,21 @@ NOW = t("2024-03-20T10:15")
 
 
 def appendix_of(kind: str, code: str, label: str = "2024-Q1", template: str = "phu-luc-01b"):
+    """The appendix's JSON (what `tthc appendix` prints) over the sample events."""
+    return kit_appendix(kind, code, label, template).to_json()
+
+
+def test_build_appendix_is_the_json_of_make_appendix():
+    """`build_appendix` returns the same JSON as the object's `to_json()`."""
     reg = registry()
     source = FakeFiguresSource(reg, sample_events())
-    period = parse_period(label)
+    period = parse_period("2024-Q1")
     reply = asyncio.run(
-        source.figures(
-            FiguresRequest(
-                kind, code, period.start_instant, period.end_instant, NOW, kind == "province"
-            )
-        )
+        source.figures(FiguresRequest("commune", COMMUNE, period.start_instant, period.end_instant, NOW))
     )
-    return build_appendix(
-        unit_info(reg, kind, code), period, reply, load_template(template), NOW, reg
-    )
+    unit = unit_info(reg, "commune", COMMUNE)
+    built = build_appendix(unit, period, reply, load_template(None), NOW, reg)
+    assert built == kit_appendix("commune", COMMUNE).to_json()
 
 
 def test_contract_keys_exact():

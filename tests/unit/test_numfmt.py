@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.reporter.numfmt import (
+    day_month_year,
     format_date,
     format_instant_vn,
     format_number,
@@ -15,6 +16,7 @@ from services.reporter.numfmt import (
     format_value,
     period_line,
     period_name,
+    period_words,
 )
 from shared.domain.periods import parse_period
 from shared.domain.timeutil import parse_rfc3339
@@ -88,7 +90,7 @@ def test_dates_and_instants():
         ("2024-Q4", "Quý IV năm 2024"),
         ("2024-H1", "6 tháng đầu năm 2024"),
         ("2024-H2", "6 tháng cuối năm 2024"),
-        ("2024-9M", "9 tháng năm 2024"),
+        ("2024-9M", "9 tháng đầu năm 2024"),  # as the reports write it (issue 13)
         ("2024", "Năm 2024"),
         ("2024-01-05..2024-02-01", "Từ ngày 05/01/2024 đến ngày 01/02/2024"),
     ],
@@ -96,6 +98,36 @@ def test_dates_and_instants():
 def test_period_name(label, name):
     """Each period kind in Vietnamese words."""
     assert period_name(parse_period(label)) == name
+
+
+def test_period_words_as_documents_write_them():
+    """Documents name the period in words with its dates, never its label."""
+    assert period_words(parse_period("2024-Q1")) == (
+        "Quý I năm 2024 (từ ngày 15/12/2023 đến ngày 14/03/2024)"
+    )
+    assert period_words(parse_period("2023-9M")).startswith("9 tháng đầu năm 2023 (")
+    assert "2024-Q1" not in period_words(parse_period("2024-Q1"))
+
+
+@pytest.mark.parametrize(
+    ("ymd", "text"),
+    [
+        ((2024, 3, 20), "ngày 20 tháng 3 năm 2024"),
+        ((2023, 11, 6), "ngày 06 tháng 11 năm 2023"),
+        ((2024, 2, 1), "ngày 01 tháng 02 năm 2024"),
+        ((2024, 1, 15), "ngày 15 tháng 01 năm 2024"),
+    ],
+)
+def test_dates_are_zero_padded_as_decree_30_says(ymd, text):
+    """Days under 10 and months 1 and 2 get a leading zero; other months do not."""
+    assert day_month_year(*ymd) == text
+
+
+def test_a_blank_day_leaves_room_to_write_it():
+    """Without a day, the line keeps room for the signer's hand."""
+    text = day_month_year(2023, 12, None)
+    assert text.startswith("ngày ") and text.endswith(" tháng 12 năm 2023")
+    assert not any(ch.isdigit() for ch in text[5:-18])
 
 
 def test_period_line_has_the_dates():

@@ -219,6 +219,26 @@ def test_docx_with_out(env, capsysbinary, tmp_path):
             "no snapshot of commune 16096",
         ),
         (["snapshots", "make", "--period", "2024-01-01..2024-01-31"], "named periods"),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--agency", "Công An"],
+            "malformed agency",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--agency", "../x"],
+            "malformed agency",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--value", "nope"],
+            "--value 'nope'",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--date", "15/12/2023"],
+            "--date '15/12/2023'",
+        ),
+        (
+            ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--values", "/nonexistent.json"],
+            "values file /nonexistent.json",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(env, capsysbinary, argv, fragment):
@@ -317,3 +337,119 @@ def test_snapshots_make_list_show_diff(env, capsysbinary):
         ["snapshots", "show", "--commune", COMMUNE, "--period", "2024-Q1"], env, capsysbinary
     )
     assert "revision  2" in out.decode() and "received_total" in out.decode()
+
+
+def test_agency_option_reaches_the_request_and_the_json(env, capsysbinary):
+    """--agency is passed in the figures request and written as the JSON's `agency`."""
+    source = FakeFiguresSource(registry(), sample_events())
+    argv = ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--now", NOW]
+    code, out, _ = run([*argv, "--agency", "all"], env, capsysbinary, source)
+    assert code == 0 and orjson.loads(out)["agency"] == "all"
+    assert source.requests[-1].agency == "all"
+    code, out, _ = run(argv, env, capsysbinary, source)
+    doc = orjson.loads(out)
+    assert doc["agency"] == "ubnd" and source.requests[-1].agency == "ubnd"
+    assert list(doc)[:9] == [
+        "schema", "unit", "period", "agency", "figures", "by_agency", "by_field", "rows", "anomalies"
+    ]
+    assert set(doc["by_field"]) == {"dat_dai", "xay_dung", "unspecified"}
+
+
+def test_office_values_from_a_file_and_the_command_line(env, capsysbinary, tmp_path):
+    """A values file fills the rows events cannot give; --value wins; the rest stays empty."""
+    values = tmp_path / "values.json"
+    values.write_text(
+        orjson.dumps(
+            {
+                "schema": "tthc.values/1",
+                "values": [
+                    {"unit": COMMUNE, "period": "*", "values": {"tthc_dang_ap_dung": 212}},
+                    {"unit": COMMUNE, "period": "2024-Q1", "values": {"tthc_mot_cua": 123}},
+                    {"unit": "16099", "period": "*", "values": {"tthc_lien_thong_cung_cap": 9}},
+                ],
+            }
+        ).decode(),
+        encoding="utf-8",
+    )
+    argv = ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--now", NOW]
+    code, out, _ = run(
+        [*argv, "--values", str(values), "--value", "tthc_mot_cua=124"], env, capsysbinary
+    )
+    assert code == 0
+    rows = {r["stt"]: r for r in orjson.loads(out)["rows"]}
+    assert rows["3.1.3"]["display"] == "212"
+    assert rows["3.2.1"]["display"] == "124"
+    assert rows["3.2.2"]["display"] == "" and rows["3.2.2"]["value"] is None
+
+
+def test_text_format_prints_the_table(env, capsysbinary):
+    """--format text prints the reporter's plain-text table (the demo's)."""
+    code, out, _ = run(
+        ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "text", "--now", NOW],
+        env,
+        capsysbinary,
+    )
+    text = out.decode()
+    assert code == 0 and "PHỤ LỤC 01b" in text and "Đơn vị: Xã Hoằng Hợp (16096)" in text
+    assert "Kiểm tra: số liệu khớp" in text
+
+
+def test_deployment_file_signs_the_document(env, capsysbinary, tmp_path, monkeypatch):
+    """TTHC_DEPLOYMENT_FILE names the signer; --date and --report-number set the lines."""
+    from docx import Document
+
+    deployment = tmp_path / "deployment.json"
+    deployment.write_text(
+        orjson.dumps(
+            {"schema": "tthc.deployment/1", "units": {COMMUNE: {"signer_name": "Lê Văn Phượng"}}}
+        ).decode(),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TTHC_DEPLOYMENT_FILE", str(deployment))
+    target = tmp_path / "signed.docx"
+    code, _, err = run(
+        [
+            "appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "docx",
+            "--out", str(target), "--date", "2024-03-2", "--report-number", "15/BC-UBND",
+            "--now", NOW,
+        ],
+        Settings.from_env(),
+        capsysbinary,
+    )
+    assert code == 2 and "--date '2024-03-2'" in err  # a malformed date is refused
+    code, _, _ = run(
+        [
+            "appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "docx",
+            "--out", str(target), "--date", "2024-03-02", "--report-number", "15/BC-UBND",
+            "--now", NOW,
+        ],
+        Settings.from_env(),
+        capsysbinary,
+    )
+    assert code == 0
+    doc = Document(str(target))
+    head = [p.text for c in doc.tables[0].rows[0].cells for p in c.paragraphs]
+    assert "Số: 15/BC-UBND" in head and "Hoằng Hợp, ngày 02 tháng 3 năm 2024" in head
+    assert "Lê Văn Phượng" in [p.text for p in doc.tables[-1].cell(0, 1).paragraphs]
+
+
+def test_snapshots_freeze_every_form(env, capsysbinary):
+    """A snapshot revision holds appendix.json and each form's XLSX and DOCX."""
+    from pathlib import Path
+
+    run(
+        ["snapshots", "make", "--period", "2024-Q1", "--commune", COMMUNE, "--no-notify", "--now", NOW],
+        env,
+        capsysbinary,
+    )
+    code, out, _ = run(
+        ["snapshots", "show", "--commune", COMMUNE, "--period", "2024-Q1", "--json"], env, capsysbinary
+    )
+    assert code == 0
+    record = orjson.loads(out)
+    assert record["forms"] == ["phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp"]
+    names = set(record["files"].values())
+    for form in record["forms"]:
+        assert {f"{form}.xlsx", f"{form}.docx"} <= names
+    assert all((Path(record["path"]) / name).exists() for name in names)
+    assert record["intact"] is True

@@ -103,12 +103,11 @@ async def test_frozen_snapshot_never_changes(tmp_path):
     )
     assert await svc.run_due() == []  # the schedule does not redo a done period
     from services.reporter.snapshots import make_period_snapshots
-    from services.reporter.templates import load_template
     from shared.domain.periods import parse_period
 
     clock.set("2024-04-02T08:00:00+07:00")
     results = await make_period_snapshots(
-        parse_period("2024-Q1"), source, store, registry(), load_template(None), clock()
+        parse_period("2024-Q1"), source, store, registry(), svc.forms, clock(), presentation=svc.dress
     )
     created = {(r["unit"]["kind"], r["unit"]["code"]): (r, c) for r, c in results}
     record, was_created = created[("commune", COMMUNE)]

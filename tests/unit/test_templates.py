@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from services.reporter.templates import TemplateError, builtin_names, load_template, parse_template
+from services.reporter.templates import (
+    PROCEDURE_NAMES,
+    TemplateError,
+    builtin_names,
+    load_template,
+    parse_template,
+)
 from shared.domain.figures import FIGURE_KEYS
 
 
@@ -34,13 +40,17 @@ def good() -> dict:
 
 
 def test_builtin_templates_load():
-    """phu-luc-01b and bieu-mau-3 ship, load and only use known figure keys."""
-    assert {"phu-luc-01b", "bieu-mau-3"} <= set(builtin_names())
-    for name in ("phu-luc-01b", "bieu-mau-3"):
+    """phu-luc-01b, bieu-mau-3 and bieu-06-vpcp ship, load and only use known figure keys
+    (or the procedure counts of contract 1.1)."""
+    assert {"phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp"} <= set(builtin_names())
+    for name in ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp"):
         template = load_template(name)
         assert template.name == name
         for row in template.rows:
-            assert row.key is None or row.key in FIGURE_KEYS
+            assert row.key is None or row.key in FIGURE_KEYS or row.key in PROCEDURE_NAMES
+        for table in template.tables:
+            for column in table.columns:
+                assert column.key is None or column.key in FIGURE_KEYS
 
 
 def test_phu_luc_01b_has_the_seed_rows_and_the_prose_rows():
