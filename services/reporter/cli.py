@@ -214,6 +214,20 @@ def default_report_path(settings: Settings, appendix: dict[str, Any], fmt: str) 
 # --- appendix -------------------------------------------------------------------------
 
 
+def warn_about_the_data(appendix) -> None:  # type: ignore[no-untyped-def]
+    """Standard error says when the figures rest on no data at all, or are incomplete."""
+    if not (appendix.watermark or {}).get("accepted_events"):
+        print(
+            "tthc appendix: warning: the aggregator's database holds no events at all "
+            "(is TTHC_DATABASE_URL the right database? has the aggregator run?): "
+            "every figure is 0",
+            file=sys.stderr,
+        )
+    if not appendix.complete:
+        detail = appendix.completeness.get("detail") or "accepted events are missing"
+        print(f"tthc appendix: warning: the figures are incomplete: {detail}", file=sys.stderr)
+
+
 def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
     settings = app.settings
     registry = registry_of(app)
@@ -239,10 +253,12 @@ def cmd_appendix(args: argparse.Namespace, app: CommandContext) -> int:
     except FiguresUnavailable as exc:
         print(f"tthc: error: {one_line(exc)}", file=sys.stderr)
         return 1
+    warn_about_the_data(appendix)
     data = render(appendix, args.format)
     if args.out:
         out = Path(args.out).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.parent.is_dir():
+            raise UsageError(f"--out: the folder {out.parent} does not exist; create it first")
         out.write_bytes(data)
         print(str(out), file=sys.stderr if args.format not in BINARY_FORMATS else sys.stdout)
     elif args.format in BINARY_FORMATS:

@@ -164,8 +164,14 @@ def test_xlsx_default_path_inside_reports(env, capsysbinary):
 
 
 def test_docx_with_out(env, capsysbinary, tmp_path):
-    """--out writes where the user says."""
+    """--out writes where the user says; a folder that does not exist is a usage error,
+    never created silently."""
     target = tmp_path / "mine" / "report.docx"
+    argv = ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--format", "docx",
+            "--out", str(target), "--now", NOW]  # fmt: skip
+    code, _, err = run(argv, env, capsysbinary)
+    assert code == 2 and "does not exist" in err and not target.parent.exists()
+    target.parent.mkdir()
     code, _, _ = run(
         [
             "appendix",
@@ -453,3 +459,17 @@ def test_snapshots_freeze_every_form(env, capsysbinary):
         assert {f"{form}.xlsx", f"{form}.docx"} <= names
     assert all((Path(record["path"]) / name).exists() for name in names)
     assert record["intact"] is True
+
+
+def test_standard_error_says_when_there_is_no_data_or_it_is_incomplete(env, capsysbinary):
+    """A database with no events at all, or figures known to be incomplete: said on stderr,
+    the appendix still printed."""
+    argv = ["appendix", "--commune", COMMUNE, "--period", "2024-Q1", "--now", NOW]
+    code, out, err = run(argv, env, capsysbinary, source=FakeFiguresSource(registry(), []))
+    assert code == 0 and orjson.loads(out)["figures"]["received_total"] == 0
+    assert "holds no events at all" in err and "TTHC_DATABASE_URL" in err
+    source = FakeFiguresSource(registry(), sample_events())
+    source.completeness = {"complete": False, "missing_messages": 3, "detail": "3 lost"}
+    code, out, err = run(argv, env, capsysbinary, source=source)
+    assert code == 0 and orjson.loads(out)["complete"] is False
+    assert "the figures are incomplete: 3 lost" in err and "no events" not in err
