@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from services.bootstrap import SERVICES, App
-from shared.errors import UsageError
+from shared.errors import Unavailable, UsageError
 from shared.logging import configure_logging
+from shared.runtime import StartFailed
 from shared.settings import SETTINGS_DOC, Settings
 
 # Modules that add subcommands; each has `register(subparsers) -> None`.
@@ -63,9 +64,10 @@ def build_parser() -> Parser:
         "run",
         help="run services in the foreground until SIGTERM/SIGINT",
         description=(
-            "Run one service or all three, in the foreground. SIGTERM or SIGINT stops "
-            "them cleanly: the batch in hand is committed and acknowledged, or left "
-            "unacknowledged for redelivery, never half-done."
+            "Run one service, or all three (each in a process of its own, supervised: a "
+            "child that dies is started again), in the foreground, logging to standard "
+            "error. SIGTERM or SIGINT stops them cleanly: the batch in hand is committed "
+            "and acknowledged, or left unacknowledged for redelivery, never half-done."
         ),
     )
     run.add_argument("which", choices=("all", *SERVICES), help="which service to run")
@@ -87,10 +89,18 @@ def run_event_loop(coro):  # type: ignore[no-untyped-def]
 
 
 def _cmd_run(args: argparse.Namespace, app: App) -> int:
+    import structlog
+
     from shared.runtime import run_until_signalled
 
-    names = SERVICES if args.which == "all" else (args.which,)
-    run_event_loop(run_until_signalled(app.services(names)))
+    if args.which == "all":
+        from services.supervisor import supervise
+
+        structlog.contextvars.bind_contextvars(service="supervisor")
+        return int(asyncio.run(supervise(SERVICES)))
+    structlog.contextvars.bind_contextvars(service=args.which)
+    services = app.services((args.which,))
+    run_event_loop(run_until_signalled(services, start_timeout=app.settings.start_timeout_seconds))
     return 0
 
 
@@ -108,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"tthc: error: {exc}", file=sys.stderr)
         return 2
+    except (Unavailable, StartFailed) as exc:
+        print(f"tthc: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -13,6 +13,7 @@ on a cluster, or another retention, a warning says so and how to change it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import nats
@@ -21,8 +22,9 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
+from shared.errors import Unavailable
 from shared.logging import get_logger
-from shared.settings import Settings
+from shared.settings import Settings, redact_url
 from shared.subjects import (
     ACCEPTED_STREAM,
     ACCEPTED_SUBJECTS,
@@ -68,6 +70,39 @@ async def connect(settings: Settings, name: str, **options: object) -> Client:
 
 class StreamSetupError(RuntimeError):
     """A stream that cannot be created as configured; the message names the setting."""
+
+
+COMMAND_CONNECT_SECONDS = 5.0
+
+
+async def connect_for_command(settings: Settings, name: str) -> Client:
+    """A connection for a short command: tried once within a few seconds, never waited on
+    for ever; `Unavailable` (one line naming TTHC_NATS_URL) when NATS cannot be reached."""
+
+    async def quiet(_exc: Exception) -> None:
+        """Reported once, below."""
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                servers=settings.nats_servers,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,  # nats-py: 0 would retry the first connect for ever
+                error_cb=quiet,
+            ),
+            timeout=COMMAND_CONNECT_SECONDS,
+        )
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        if "authorization" in reason.lower() or "permissions" in reason.lower():
+            hint = "check the user and password in TTHC_NATS_URL"
+        else:
+            hint = "is the server running? check TTHC_NATS_URL"
+        raise Unavailable(
+            f"cannot reach NATS at {redact_url(settings.nats_url)}: {reason} ({hint})"
+        ) from None
 
 
 def stream_configs(settings: Settings) -> list[StreamConfig]:

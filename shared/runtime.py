@@ -40,10 +40,41 @@ class Interrupted(Exception):
     """SIGTERM or SIGINT arrived before `main` was done."""
 
 
+class StartFailed(Exception):
+    """A service could not start within the bounded wait; the message says why."""
+
+
+async def start_or_stop(service: Service, stop: asyncio.Event, timeout: float) -> bool:
+    """Start a service, unless a stop comes first (False) or `timeout` passes
+    (`StartFailed`): a service waiting for an unreachable broker still answers SIGTERM."""
+    starting = asyncio.ensure_future(service.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {starting, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+    if starting in done:
+        starting.result()  # a start that failed raises here
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await starting
+    if stop.is_set():
+        log.info("start_abandoned", service=service.name, reason="stop requested")
+        return False
+    raise StartFailed(
+        f"{service.name} could not start within {timeout:.0f} s (is NATS reachable at "
+        "TTHC_NATS_URL, the database at TTHC_DATABASE_URL?)"
+    )
+
+
 async def run_services(
     services: Sequence[Service],
     main: Callable[[], Awaitable[T]] | None = None,
     stop: asyncio.Event | None = None,
+    start_timeout: float = 60.0,
 ) -> T | None:
     """Start the services; wait for SIGTERM/SIGINT, `stop`, or `main()` to finish; stop them.
 
@@ -68,8 +99,9 @@ async def run_services(
         for service in services:
             if stop.is_set():
                 break
-            await service.start()
-            started.append(service)
+            started.append(service)  # stopped on the way out, even half-started
+            if not await start_or_stop(service, stop, start_timeout):
+                break
             log.info("service_started", service=service.name)
         waiter = asyncio.ensure_future(stop.wait())
         pending: set[asyncio.Future] = {waiter}
@@ -104,8 +136,8 @@ async def stop_all(started: Sequence[Service]) -> None:
 
 
 async def run_until_signalled(
-    services: Sequence[Service], stop: asyncio.Event | None = None
+    services: Sequence[Service], stop: asyncio.Event | None = None, start_timeout: float = 60.0
 ) -> None:
     """`run_services` without a main coroutine: until SIGTERM/SIGINT or `stop`."""
     with contextlib.suppress(Interrupted):
-        await run_services(services, stop=stop)
+        await run_services(services, stop=stop, start_timeout=start_timeout)

@@ -106,6 +106,11 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "How long the streams the project creates keep messages, in days; 0 keeps them for ever. TTHC_EVENTS and TTHC_ACCEPTED are the log of record: keep them at least as long as the oldest database backup you may restore (docs/operations.md).",
     ),
     (
+        "TTHC_START_TIMEOUT_SECONDS",
+        "60",
+        "How long a service may take to start (reach NATS and the database) before it gives up with a one-line error and exit status 1, for the supervisor (systemd, Kubernetes, `tthc run all`) to start it again. SIGTERM stops it at once meanwhile.",
+    ),
+    (
         "TTHC_QUERY_TIMEOUT_SECONDS",
         "10",
         "How long a figures request over NATS waits for the aggregator.",
@@ -190,6 +195,7 @@ class Settings:
     snapshot_grace_hours: float
     snapshot_kinds: tuple[str, ...]
     query_timeout_seconds: float
+    start_timeout_seconds: float = 60.0
     stream_replicas: int = 1
     stream_max_age_days: float = 0.0
     deployment_file: Path | None = None
@@ -237,6 +243,7 @@ class Settings:
                 if k.strip()
             ),
             "query_timeout_seconds": _float("TTHC_QUERY_TIMEOUT_SECONDS", "10"),
+            "start_timeout_seconds": _float("TTHC_START_TIMEOUT_SECONDS", "60"),
             "stream_replicas": _int("TTHC_STREAM_REPLICAS", "1"),
             "stream_max_age_days": _float("TTHC_STREAM_MAX_AGE_DAYS", "0"),
             "deployment_file": _path_or_none(_env("TTHC_DEPLOYMENT_FILE", "")),

@@ -18,7 +18,7 @@ from services.intake.rejected import (
 from shared.context import CommandContext
 from shared.domain.validation import REASONS
 from shared.errors import UsageError
-from shared.natsutil import connect, ensure_streams
+from shared.natsutil import connect_for_command, ensure_streams
 from shared.settings import Settings
 from shared.terminal import safe
 
@@ -85,7 +85,7 @@ def _cmd_list(args: argparse.Namespace, app: CommandContext) -> int:
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
-    nc = await connect(settings, "tthc-rejected", max_reconnect_attempts=0)
+    nc = await connect_for_command(settings, "tthc-rejected")
     try:
         js = nc.jetstream()
         await ensure_streams(js, settings)
@@ -114,7 +114,7 @@ def _cmd_replay(args: argparse.Namespace, app: CommandContext) -> int:
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    nc = await connect(settings, "tthc-replay", max_reconnect_attempts=0)
+    nc = await connect_for_command(settings, "tthc-replay")
     try:
         js = nc.jetstream()
         await ensure_streams(js, settings)

@@ -30,7 +30,6 @@ pytestmark = [pytest.mark.nats, pytest.mark.slow]
 async def test_hostile_payloads_harm_no_other(nats_server, data_dir, tmp_path, database_url) -> None:
     """Hostile events interleaved with ordinary traffic: all counted exactly; commands work."""
     env = service_env(nats_server.url, data_dir, TTHC_DATABASE_URL=database_url)
-    services = [Proc(which, env, tmp_path).start() for which in ("intake", "aggregator")]
     ordinary = desk_traffic(41, cases_per_day=3)
     hostile = hostile_traffic(41, COMMUNES)
     mixed = []
@@ -39,6 +38,7 @@ async def test_hostile_payloads_harm_no_other(nats_server, data_dir, tmp_path, d
         if i % 5 == 0 and hostile.messages:
             mixed.append(hostile.messages.pop(0))
     mixed += hostile.messages
+    services = [Proc(which, env, tmp_path).start() for which in ("intake", "aggregator")]
     try:
         deadline = time.monotonic() + 60
         while not all(p.ready() for p in services):

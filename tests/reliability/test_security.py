@@ -105,6 +105,7 @@ async def test_personal_data_never_leaves_the_payload(nats_server, data_dir, tmp
         await publish(nats_server.url, messages)
         await wait_drained(nats_server.url, timeout=60)
         metrics = "\n".join(scrape(base + k) for k in (0, 1, 2))
+        (data_dir / "reports").mkdir(exist_ok=True)
         for fmt in ("json", "csv", "xlsx", "docx"):
             tthc(env, "appendix", "--commune", A, "--period", "2025-Q4", "--format", fmt,
                  "--out", str(data_dir / "reports" / f"a.{fmt}"))  # fmt: skip
