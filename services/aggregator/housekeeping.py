@@ -2,7 +2,7 @@
 
 - `gauge_loop`: the live gauges (`storage.live`) after batches (at most about once a
   second, and at most a tenth of the process) and by the overdue sweep, and the
-  consumer lag of every consumer of the pipeline.
+  consumer lag of every consumer of the pipeline (dropped while the broker is away).
 - `checkpoint_loop` (SQLite): copies the WAL into the database file and syncs it, so a
   commit (WAL, synchronous=NORMAL, not synced) survives a machine crash about a second
   later; a process crash loses nothing.
@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import Engine
@@ -49,15 +50,38 @@ async def refresh_gauges(
     except Exception as exc:
         metrics.db_errors.inc()
         log.warning("gauge_refresh_failed", error=describe_error(exc))
-    if js is not None:
-        try:
-            info = await pipeline.collect(js)
-            for c in info["consumers"]:
-                metrics.consumer_pending.labels(c["stream"], c["name"]).set(
-                    c["num_pending"] + c["num_ack_pending"]
-                )
-        except Exception as exc:
-            log.warning("consumer_lag_failed", error=str(exc))
+    await refresh_consumer_lag(js, metrics)
+
+
+async def refresh_consumer_lag(js: JetStreamContext | None, metrics: AggregatorMetrics) -> None:
+    """`tthc_consumer_pending` from the broker; with the broker gone (`js` None: not
+    connected) or not answering, the series are dropped rather than left at a stale
+    value, so a dashboard shows no data and `tthc_nats_connected` says why."""
+    if js is None:
+        metrics.consumer_pending.clear()
+        return
+    try:
+        info = await pipeline.collect(js)
+    except Exception as exc:
+        metrics.consumer_pending.clear()
+        log.warning("consumer_lag_failed", error=str(exc) or type(exc).__name__)
+        return
+    seen = set()
+    for c in info["consumers"]:
+        seen.add((c["stream"], c["name"]))
+        metrics.consumer_pending.labels(c["stream"], c["name"]).set(
+            c["num_pending"] + c["num_ack_pending"]
+        )
+    for labels in _labelsets(metrics.consumer_pending) - seen:
+        metrics.consumer_pending.remove(*labels)  # a consumer deleted since
+
+
+def _labelsets(gauge: Any) -> set[tuple[str, ...]]:
+    return {
+        tuple(s.labels[name] for name in ("stream", "consumer"))
+        for family in gauge.collect()
+        for s in family.samples
+    }
 
 
 async def gauge_loop(

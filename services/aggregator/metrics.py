@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.domain.case import ANOMALY_KINDS, Lateness
 from shared.domain.events import CHANNELS
+from shared.opsmetrics import ServiceMetrics
 
 LATENESS = tuple(v.value for v in Lateness)
 
@@ -39,6 +40,7 @@ class AggregatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        self.service = ServiceMetrics(r)  # process, build info, NATS connection
         self.events_applied = Counter(
             "tthc_aggregator_events_applied", "New events stored and folded.", registry=r
         )
