@@ -324,15 +324,35 @@ def test_dashboard_queries_use_real_metric_names() -> None:
     assert {"tthc_consumer_pending", "tthc_cases_overdue_without_apology", "up"} <= used
 
 
+# Series of prometheus-nats-exporter's -jsz collector (collector/jsz.go: namespace
+# "jetstream", server-level gauges from /jsz: Bytes and Config.MaxStore), which the
+# project's own deploy scrapes (Compose service nats-exporter, the Helm chart's exporter).
+NATS_EXPORTER_METRICS = {"jetstream_server_total_message_bytes", "jetstream_server_max_storage"}
+
+
 def test_alert_rules_use_real_metric_names() -> None:
-    """Every metric an alert rule names is exposed by a service (or is `up`)."""
-    known = exposed_metric_names()
+    """Every metric an alert rule names is exposed by a service (or is `up`), or by the
+    NATS exporter the deployment runs."""
+    known = exposed_metric_names() | NATS_EXPORTER_METRICS
     rules = load(DEPLOY / "prometheus" / "alerts.yml")
     used: set[str] = set()
     for group in rules["groups"]:  # type: ignore[index]
         for rule in group["rules"]:
             used |= metric_names_in(rule["expr"]) - {"absent", "min_over_time"}
     assert used - known == set()
+    assert used >= NATS_EXPORTER_METRICS
+
+
+def test_the_nats_exporter_is_scraped_with_jetstream_metrics() -> None:
+    """The JetStream storage alert has its series: Compose runs the exporter with -jsz and
+    Prometheus scrapes it; the Helm values turn the chart's exporter on with jsz."""
+    exporter = compose()["services"]["nats-exporter"]["command"]
+    assert any(arg.startswith("-jsz") for arg in exporter)
+    prom = load(DEPLOY / "prometheus" / "prometheus.yml")
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}  # type: ignore[index]
+    assert jobs["nats"]["static_configs"][0]["targets"] == ["nats-exporter:7777"]
+    values = load(K8S / "nats-values.yaml")
+    assert values["promExporter"]["enabled"] and values["promExporter"]["jsz"]  # type: ignore[index]
 
 
 def test_grafana_provisioning_points_at_the_dashboard_and_datasource() -> None:
