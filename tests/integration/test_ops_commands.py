@@ -1,0 +1,66 @@
+"""Operators' commands under the production NATS configuration: run as `tthc-ops` they
+work; run with a service's user they stop with one line saying which user to use; an
+unreadable database is never reported as "all caught up"."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shared.natsserver import LocalNatsServer, free_port
+from tests.integration.test_nats_permissions import secured_server  # noqa: F401 - fixture
+from tests.kits.reliability import TTHC, service_env
+
+pytestmark = pytest.mark.nats
+
+
+def tthc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TTHC, *args], env=env, capture_output=True, text=True, timeout=90, cwd=Path.cwd()
+    )
+
+
+def url(server: LocalNatsServer, user: str, password: str) -> str:
+    return f"nats://{user}:{password}@127.0.0.1:{server.port}"
+
+
+def test_ops_commands_with_a_service_user_say_to_use_tthc_ops(
+    secured_server: LocalNatsServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    ops = service_env(url(secured_server, "tthc-ops", "ops-pw"), tmp_path / "data")
+    first = tthc(ops, "rejected", "list")  # as tthc-ops: works (and creates the streams)
+    assert first.returncode == 0, first.stderr
+    assert tthc(ops, "status").returncode == 0
+    cases = [
+        ("intake", "intake-pw", ("status",)),
+        ("reporter", "reporter-pw", ("status",)),
+        ("aggregator", "aggregator-pw", ("rejected", "list")),
+        ("intake", "intake-pw", ("rejected", "replay", "--all")),
+    ]
+    for user, password, argv in cases:
+        env = {**ops, "TTHC_NATS_URL": url(secured_server, user, password)}
+        done = tthc(env, *argv)
+        assert done.returncode == 1, (user, argv, done.stdout, done.stderr)
+        lines = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+        assert len(lines) == 1, (user, argv, done.stderr)
+        assert "NATS refused it: permissions violation" in lines[0], lines[0]
+        assert f"the user '{user}' of TTHC_NATS_URL" in lines[0]
+        assert "run operators' commands as tthc-ops" in lines[0]
+        assert password not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_status_with_an_unreadable_database_is_not_all_caught_up(
+    nats_server: LocalNatsServer, tmp_path: Path
+) -> None:
+    env = service_env(nats_server.url, tmp_path / "data")
+    env["TTHC_DATABASE_URL"] = f"postgresql+psycopg://tthc:s3cret@127.0.0.1:{free_port()}/tthc"
+    done = tthc(env, "status")
+    assert done.returncode == 1
+    assert "all caught up" not in done.stdout
+    assert "unknown: the database cannot be read" in done.stdout
+    err = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+    assert len(err) == 1 and err[0].startswith("tthc status: error: cannot connect to the database")
+    assert "TTHC_DATABASE_URL" in err[0] and "s3cret" not in done.stdout + done.stderr
