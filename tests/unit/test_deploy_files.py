@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,23 @@ def test_compose_mounts_exist_and_variables_are_documented() -> None:
     example = (COMPOSE_DIR / "env.example").read_text(encoding="utf-8")
     documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
     assert used <= documented, used - documented
+
+
+def test_compose_publishes_ports_on_chosen_addresses_only() -> None:
+    """Every published port names its host address (127.0.0.1 unless .env says otherwise);
+    Prometheus (no authentication) only on loopback; NATS monitoring is not published."""
+    doc = compose()
+    published: dict[str, list[str]] = {
+        name: [str(p) for p in svc.get("ports", [])] for name, svc in doc["services"].items()
+    }
+    for name, ports in published.items():
+        for port in ports:
+            host, *numbers = port.rsplit(":", 2)
+            assert len(numbers) == 2 and all(n.isdigit() for n in numbers), (name, port)
+            assert host == "127.0.0.1" or re.fullmatch(r"\$\{[A-Z_]+:-127\.0\.0\.1\}", host), port
+    assert published["prometheus"] == ["127.0.0.1:9090:9090"]
+    assert published["nats"] == ["${NATS_LISTEN_ADDRESS:-127.0.0.1}:4222:4222"]
+    assert not any("8222" in p for ports in published.values() for p in ports)
 
 
 def test_dockerfile_copies_what_exists_and_runs_tthc() -> None:
@@ -212,14 +230,78 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 def test_systemd_units_run_each_service_after_nats() -> None:
-    """One unit per service running `tthc run <name>`, after and requiring nats-server."""
+    """One unit per service running `tthc run <name>`, after nats-server and wanting it,
+    never requiring it (a restart of nats-server must not restart the services)."""
     for name in SERVICES:
+        text = (SYSTEMD / f"tthc-{name}.service").read_text(encoding="utf-8")
         u = unit(f"tthc-{name}.service")
         assert u["Service"]["ExecStart"].endswith(f"/tthc run {name}")
-        assert "nats-server.service" in u["Unit"]["Requires"]
+        assert re.search(r"^Wants=.*\bnats-server\.service", text, re.M)
+        assert re.search(r"^After=.*\bnats-server\.service", text, re.M)
+        assert not re.search(r"^(Requires|BindsTo|PartOf)=", text, re.M)
         assert u["Service"]["KillSignal"] == "SIGTERM"
     nats = unit("nats-server.service")["Service"]["ExecStart"]
-    assert "-js" in nats and "-sd /var/lib/nats" in nats and "/etc/nats/nats-server.conf" in nats
+    assert "-js" in nats and "-sd /var/lib/nats" in nats and "/etc/nats/nats-host.conf" in nats
+    assert " -m " not in f"{nats} "  # monitoring comes from nats-host.conf, on localhost
+
+
+def test_nats_host_config_binds_monitoring_to_localhost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real nats-server run with nats-host.conf (as the unit runs it) serves monitoring
+    on 127.0.0.1 only and clients on every interface, with the project's accounts."""
+    from shared.natsserver import find_nats_server, free_port
+
+    binary = find_nats_server()
+    for name in ("SYS", "OPS", "INTAKE", "AGGREGATOR", "REPORTER"):
+        monkeypatch.setenv(f"TTHC_NATS_{name}_PASSWORD", "pw")
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    for source in (DEPLOY / "nats" / "nats-server.conf", DEPLOY / "nats" / "accounts.conf"):
+        (conf / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    http, client = free_port(), free_port()
+    host = (SYSTEMD / "nats-host.conf").read_text(encoding="utf-8")
+    assert 'http: "127.0.0.1:8222"' in host
+    (conf / "nats-host.conf").write_text(host.replace(":8222", f":{http}"), encoding="utf-8")
+    log = tmp_path / "nats.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf / "nats-host.conf"), "-js", "-sd", str(tmp_path / "js"),
+             "-p", str(client)],
+            stdout=out, stderr=out,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while "Server is ready" not in log.read_text(errors="replace"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        text = log.read_text(errors="replace")
+        assert f"Starting http monitor on 127.0.0.1:{http}" in text
+        assert f"Listening for client connections on 0.0.0.0:{client}" in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def install_block() -> str:
+    doc = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = doc.split("## systemd (one host)", 1)[1]
+    return section.split("```sh", 1)[1].split("```", 1)[0]
+
+
+def test_documented_install_makes_users_only_where_absent() -> None:
+    """Debian's nats-server package already made `nats`: a bare `useradd nats` fails, so
+    every documented useradd is guarded; here (the package installed) it is skipped."""
+    lines = [line for line in install_block().splitlines() if "useradd" in line]
+    assert {re.search(r"useradd .* (\w+)$", line).group(1) for line in lines} == {"tthc", "nats"}  # type: ignore[union-attr]
+    for line in lines:
+        user = line.rsplit(" ", 1)[1]
+        assert line.startswith(f"id -u {user} >/dev/null 2>&1 || sudo useradd --system "), line
+    if subprocess.run(["id", "-u", "nats"], capture_output=True).returncode == 0:
+        guard = next(line for line in lines if line.endswith(" nats")).split(" || ")[0]
+        assert subprocess.run(["bash", "-c", guard], capture_output=True).returncode == 0
+    block = install_block()
+    assert "deploy/systemd/nats-host.conf /etc/nats/" in block
 
 
 def test_systemd_units_pass_systemd_analyze(tmp_path: Path) -> None:
