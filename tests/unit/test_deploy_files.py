@@ -375,6 +375,7 @@ PROMQL_WORDS = {
     "without",
     "avg",
     "count",
+    "delta",
 }
 
 
@@ -391,7 +392,7 @@ def metric_names_in(expr: str) -> set[str]:
 def dashboard_expressions() -> list[str]:
     dash = json.loads((GRAFANA / "dashboards" / "tthc.json").read_text(encoding="utf-8"))
     exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
-    exprs += [v["definition"] for v in dash["templating"]["list"]]
+    exprs += [v["definition"] for v in dash["templating"]["list"] if v["type"] == "query"]
     return exprs
 
 
@@ -438,13 +439,68 @@ def test_the_nats_exporter_is_scraped_with_jetstream_metrics() -> None:
 
 
 def test_grafana_provisioning_points_at_the_dashboard_and_datasource() -> None:
-    """The provider's path is where Compose mounts the dashboards; panels use the provisioned uid."""
+    """The provider's path is where Compose mounts the dashboards; the provisioned
+    datasource is Prometheus and the default, which the dashboard's variable picks."""
     provider = load(GRAFANA / "provisioning" / "dashboards" / "tthc.yml")["providers"][0]  # type: ignore[index]
     mounts = compose()["services"]["grafana"]["volumes"]
     assert f"../grafana/dashboards:{provider['options']['path']}:ro" in mounts
+    source = load(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]  # type: ignore[index]
+    assert source["type"] == "prometheus" and source["isDefault"] is True
+
+
+def test_dashboard_hard_codes_no_datasource() -> None:
+    """Importable into any Grafana: every panel, query and variable uses the dashboard's
+    `datasource` variable (type prometheus), never a datasource uid of this deployment."""
+    text = (GRAFANA / "dashboards" / "tthc.json").read_text(encoding="utf-8")
+    dash = json.loads(text)
+    variables = {v["name"]: v for v in dash["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    wanted = {"type": "prometheus", "uid": "${datasource}"}
+    used = [p["datasource"] for p in dash["panels"] if p["type"] != "row"]
+    used += [t["datasource"] for p in dash["panels"] for t in p.get("targets", [])]
+    used += [v["datasource"] for v in variables.values() if v["type"] == "query"]
+    assert used and all(d == wanted for d in used)
     uid = load(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]["uid"]  # type: ignore[index]
-    dash = json.loads((GRAFANA / "dashboards" / "tthc.json").read_text(encoding="utf-8"))
-    assert {p["datasource"]["uid"] for p in dash["panels"] if p["type"] != "row"} == {uid}
+    assert uid not in text
+
+
+def metric_types() -> dict[str, str]:
+    """Series name -> Prometheus type, over the services' registries."""
+    from services.aggregator.metrics import AggregatorMetrics
+    from services.intake.metrics import IntakeMetrics
+    from services.reporter.service import ReporterMetrics
+
+    types: dict[str, str] = {}
+    for registry in (
+        IntakeMetrics().registry,
+        AggregatorMetrics().registry,
+        ReporterMetrics().registry,
+    ):
+        for family in registry.collect():
+            if family.type == "counter":
+                types[f"{family.name}_total"] = "counter"
+            elif family.type == "histogram":
+                types.update({f"{family.name}{s}": "histogram" for s in ("_bucket", "_sum", "_count")})
+            else:
+                types[family.name] = family.type
+    return types
+
+
+def test_dashboard_applies_rate_and_increase_to_counters_only() -> None:
+    """All-time counts computed from the database are gauges (they can go down): the
+    dashboard reads them as levels or with delta(), never rate() or increase()."""
+    types = metric_types()
+    exprs = dashboard_expressions()
+    for expr in exprs:
+        for inner in re.findall(r"\b(?:rate|increase)\(([^\[]*)\[", expr):
+            for name in metric_names_in(inner):
+                assert types.get(name) in ("counter", "histogram"), (name, expr)
+    for expr in re.findall(r"\bdelta\(([^\[]*)\[", " ".join(exprs)):
+        for name in metric_names_in(expr):
+            assert types.get(name) == "gauge", (name, expr)
+    assert types["tthc_cases_received"] == "gauge"
+    assert any("delta(tthc_cases_received" in e for e in exprs)
 
 
 def test_metric_name_extraction_finds_names_not_functions_or_labels() -> None:
