@@ -59,21 +59,44 @@ async def refresh_consumer_lag(js: JetStreamContext | None, metrics: AggregatorM
     value, so a dashboard shows no data and `tthc_nats_connected` says why."""
     if js is None:
         metrics.consumer_pending.clear()
+        metrics.consumer_pending_events.clear()
         return
     try:
         info = await pipeline.collect(js)
     except Exception as exc:
         metrics.consumer_pending.clear()
+        metrics.consumer_pending_events.clear()
         log.warning("consumer_lag_failed", error=str(exc) or type(exc).__name__)
         return
-    seen = set()
-    for c in info["consumers"]:
-        seen.add((c["stream"], c["name"]))
-        metrics.consumer_pending.labels(c["stream"], c["name"]).set(
-            c["num_pending"] + c["num_ack_pending"]
-        )
-    for labels in _labelsets(metrics.consumer_pending) - seen:
-        metrics.consumer_pending.remove(*labels)  # a consumer deleted since
+    pending = {
+        (c["stream"], c["name"]): c["num_pending"] + c["num_ack_pending"] for c in info["consumers"]
+    }
+    _set_all(metrics.consumer_pending, pending)
+    try:
+        events = await pipeline.events_pending(js, info)
+    except Exception as exc:
+        metrics.consumer_pending_events.clear()
+        _warn_once("consumer_events_lag_failed", str(exc) or type(exc).__name__)
+        return
+    _set_all(metrics.consumer_pending_events, events)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(event: str, error: str) -> None:
+    """A failure that repeats every refresh is logged once (per kind of error)."""
+    if (event, error) not in _warned:
+        _warned.add((event, error))
+        log.warning(event, error=error)
+
+
+def _set_all(gauge: Any, values: dict[tuple[str, str], int]) -> None:
+    """Set each (stream, consumer) series; drop those of consumers no longer there."""
+    for (stream, consumer), value in values.items():
+        gauge.labels(stream, consumer).set(value)
+    for labels in _labelsets(gauge) - set(values):
+        gauge.remove(*labels)
 
 
 def _labelsets(gauge: Any) -> set[tuple[str, ...]]:

@@ -147,7 +147,15 @@ class AggregatorMetrics:
         )
         self.consumer_pending = Gauge(
             "tthc_consumer_pending",
-            "num_pending + num_ack_pending of each consumer on the project's streams.",
+            "num_pending + num_ack_pending of each consumer on the project's streams, in "
+            "messages (on TTHC_ACCEPTED a message is a hand-off batch of events).",
+            ["stream", "consumer"],
+            registry=r,
+        )
+        self.consumer_pending_events = Gauge(
+            "tthc_consumer_pending_events",
+            "Desk events not yet through each consumer of TTHC_EVENTS and TTHC_ACCEPTED "
+            "(on TTHC_ACCEPTED a span of TTHC_EVENTS sequences: an upper bound).",
             ["stream", "consumer"],
             registry=r,
         )

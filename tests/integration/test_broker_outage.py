@@ -74,6 +74,7 @@ def test_readiness_and_metrics_follow_the_broker(
         wait_until(lambda: all(status(u) == 200 for u in ready.values()), what="all ready")
         agg = ports["aggregator"]
         wait_until(lambda: sample(metrics(agg), "tthc_consumer_pending{"), what="lag series")
+        wait_until(lambda: sample(metrics(agg), "tthc_consumer_pending_events{"), what="events")
         for port in ports.values():
             text = metrics(port)
             assert sample(text, "tthc_nats_connected") == ["tthc_nats_connected 1.0"]
@@ -99,7 +100,7 @@ def test_readiness_and_metrics_follow_the_broker(
         for name, port in ports.items():
             assert status(f"http://127.0.0.1:{port}/healthz") == 200, name
             assert sample(metrics(port), "tthc_nats_connected") == ["tthc_nats_connected 0.0"]
-        wait_until(lambda: not sample(metrics(agg), "tthc_consumer_pending{"), what="lag gone")
+        wait_until(lambda: not sample(metrics(agg), "tthc_consumer_pending"), what="lag gone")
         pending = prom.wait_for(
             'ALERTS{alertname="TthcBrokerDisconnected"}', lambda r: len(r) == 3, timeout=30
         )

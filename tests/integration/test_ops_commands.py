@@ -64,3 +64,37 @@ def test_status_with_an_unreadable_database_is_not_all_caught_up(
     err = [line for line in done.stderr.splitlines() if not line.startswith("{")]
     assert len(err) == 1 and err[0].startswith("tthc status: error: cannot connect to the database")
     assert "TTHC_DATABASE_URL" in err[0] and "s3cret" not in done.stdout + done.stderr
+
+
+async def test_the_aggregator_user_may_read_the_hand_off_headers_for_its_lag(
+    secured_server: LocalNatsServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """tthc_consumer_pending_events under accounts.conf: the aggregator's user may read
+    TTHC_ACCEPTED's messages (STREAM.MSG.GET) for their Tthc-Events-Seq-Max headers."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from shared import pipeline
+    from shared.natsutil import ensure_streams
+    from shared.subjects import ACCEPTED_STREAM, AGGREGATOR_CONSUMER
+    from tests.conftest import make_settings
+
+    ops = await nats.connect(url(secured_server, "tthc-ops", "ops-pw"))
+    agg = await nats.connect(url(secured_server, "aggregator", "aggregator-pw"))
+    try:
+        js = ops.jetstream()
+        await ensure_streams(js, make_settings(tmp_path, secured_server.url))
+        await js.publish(
+            "tthc.accepted.batch", b"batch", headers={pipeline.SEQ_MAX_HEADER: "1234"}
+        )
+        await js.add_consumer(
+            ACCEPTED_STREAM,
+            ConsumerConfig(durable_name=AGGREGATOR_CONSUMER, ack_policy=AckPolicy.EXPLICIT),
+        )
+        ajs = agg.jetstream(timeout=5)
+        lag = await pipeline.events_pending(ajs, await pipeline.collect(ajs))
+        assert lag[(ACCEPTED_STREAM, AGGREGATOR_CONSUMER)] == 1234
+    finally:
+        await agg.close()
+        await ops.close()

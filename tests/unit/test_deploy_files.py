@@ -404,7 +404,7 @@ def test_dashboard_queries_use_real_metric_names() -> None:
         used |= metric_names_in(expr)
     assert used, "no metric found in the dashboard"
     assert used - known == set()
-    assert {"tthc_consumer_pending", "tthc_cases_overdue_without_apology", "up"} <= used
+    assert {"tthc_consumer_pending_events", "tthc_cases_overdue_without_apology", "up"} <= used
 
 
 # Series of prometheus-nats-exporter's -jsz collector (collector/jsz.go: namespace
