@@ -153,3 +153,29 @@ def test_snapshot_notifications_never_wait_for_an_unreachable_nats(tmp_path: Pat
     began = time.monotonic()
     asyncio.run(asyncio.wait_for(publish_notifications(settings, [record]), timeout=30))
     assert time.monotonic() - began < 10
+
+
+def test_backup_gives_up_on_a_postgresql_that_never_answers(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tthc backup` to a server that accepts connections and never answers stops after
+    PGCONNECT_TIMEOUT (10 s unless set) with one line, instead of waiting for ever."""
+    import shutil
+    import socket
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed (Debian: postgresql-client)")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever speaks
+    port = silent.getsockname()[1]
+    monkeypatch.setenv("TTHC_DATABASE_URL", f"postgresql+psycopg://tthc:s3cret@127.0.0.1:{port}/x")
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)  # the default: 10 s
+    began = time.monotonic()
+    try:
+        code, _, err = run(["backup", str(env / "out.dump")], capsys)
+    finally:
+        silent.close()
+    assert time.monotonic() - began < 20
+    assert code == 2 and err.startswith("tthc: error: pg_dump: ") and err.count("\n") == 1
+    assert "s3cret" not in err
