@@ -98,3 +98,31 @@ async def test_the_aggregator_user_may_read_the_hand_off_headers_for_its_lag(
     finally:
         await agg.close()
         await ops.close()
+
+
+def test_simulate_stops_when_the_broker_goes_away_for_good(
+    nats_server: LocalNatsServer, tmp_path: Path
+) -> None:
+    """`tthc simulate` publishing when nats-server stops ends within seconds, with one
+    line, instead of waiting for ever on acknowledgements that cannot come."""
+    import time
+
+    env = service_env(nats_server.url, tmp_path / "data")
+    with open(tmp_path / "sim.err", "wb") as err:
+        proc = subprocess.Popen(
+            [TTHC, "simulate", "--rate", "500", "--quiet"], env=env, stdout=err, stderr=err
+        )
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, "the traffic must outlast the broker"
+        nats_server.stop()
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 1
+    lines = (tmp_path / "sim.err").read_text().splitlines()
+    last = [line for line in lines if not line.startswith("{")]
+    assert len(last) == 1 and last[0].startswith("tthc: error: NATS acknowledged none of")
+    assert "TTHC_NATS_URL" in last[0] and "Traceback" not in "\n".join(lines)
