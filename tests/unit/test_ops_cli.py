@@ -179,3 +179,27 @@ def test_backup_gives_up_on_a_postgresql_that_never_answers(
     assert time.monotonic() - began < 20
     assert code == 2 and err.startswith("tthc: error: pg_dump: ") and err.count("\n") == 1
     assert "s3cret" not in err
+
+
+def test_commands_give_up_on_a_postgresql_that_never_answers(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tthc verify` and `tthc appendix` on a PostgreSQL that accepts and never speaks
+    stop after the engine's connect timeout (10 s) with one line, not for ever."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    monkeypatch.setenv("TTHC_DATABASE_URL", f"postgresql+psycopg://tthc:s3cret@127.0.0.1:{port}/x")
+    try:
+        for argv in (["verify"], ["appendix", "--commune", "16000", "--period", "2026-Q3"]):
+            began = time.monotonic()
+            code, _, err = run(argv, capsys)
+            assert time.monotonic() - began < 30, argv
+            last = err.strip().splitlines()[-1]
+            assert code == 1 and last.startswith("tthc: error: cannot connect to the database")
+            assert "s3cret" not in err and "Traceback" not in err
+    finally:
+        silent.close()
