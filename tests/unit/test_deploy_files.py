@@ -178,6 +178,8 @@ def test_deployments_probe_health_and_readiness_on_the_metrics_port() -> None:
         init = deployment["spec"]["template"]["spec"]["initContainers"][0]
         assert "stream info" in init["args"][0]
         assert service["spec"]["ports"][0]["port"] == PORTS[name]
+        # metrics stay scrapable while unready (NATS away): the broker alert needs them
+        assert service["spec"]["publishNotReadyAddresses"] is True
         assert deployment["spec"]["strategy"]["type"] == "Recreate"
 
 
