@@ -120,6 +120,7 @@ class IntakeService:
         self.registry = registry
         self.metrics = metrics
         self.recent = RecentIds(RECENT_IDS)
+        metrics.service.watch(lambda: self._nc)  # tthc_nats_connected
         self.ops = OpsServer(
             self.metrics.registry,
             settings.metrics_host,
