@@ -280,6 +280,20 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def postgres_cpu() -> float | None:
+    """CPU seconds used so far by every PostgreSQL server process on this machine (the
+    benchmark's database is the only busy one)."""
+    total, found = 0.0, False
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (proc / "comm").read_text().strip() in ("postgres", "postmaster"):
+                found = True
+                total += cpu_seconds(int(proc.name)) or 0.0
+    return total if found else None
+
+
 def service_cpu(procs: dict[str, subprocess.Popen]) -> dict[str, float]:
     """CPU seconds used so far by each service process, by name (`tthc run all`'s
     children are found under the supervisor and named by their command line)."""
@@ -409,6 +423,7 @@ async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsSe
             await reset_pipeline(server.url)
             print(f"services ({mode}) draining ...", file=sys.stderr, flush=True)
             nats_before = cpu_seconds(server.process.pid) if server.process else None
+            pg_before = postgres_cpu() if args.db == "postgres" else None
             t0 = time.perf_counter()
             procs = start_services(mode, env, workdir / mode)
             at_first: dict[str, object] = {}
@@ -417,6 +432,8 @@ async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsSe
                 times = await wait_drained(server.url, procs, on_first_commit=first_commit)
                 seconds = time.perf_counter() - t0
                 cpu = service_cpu(procs)
+                if pg_before is not None and (pg_after := postgres_cpu()) is not None:
+                    cpu["postgres"] = pg_after - pg_before  # its backends, over the whole run
                 batches = mean_batches(base)
                 nats_cpu = cpu_seconds(server.process.pid) if server.process else None
                 rss = {name: peak_rss_mb(p.pid) for name, p in procs.items()}
@@ -442,8 +459,9 @@ async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsSe
             rest = n - int(at_first["stored"])  # type: ignore[call-overload]
             before = at_first["cpu"]
             steady = {
-                k: round((v - before.get(k, 0.0)) / rest * 1e6, 1)  # type: ignore[union-attr]
+                k: round((v - before[k]) / rest * 1e6, 1)  # type: ignore[index]
                 for k, v in cpu.items()
+                if k in before  # type: ignore[operator]
             }
             if nats_cpu is not None and at_first.get("nats") is not None:
                 steady["nats-server"] = round((nats_cpu - at_first["nats"]) / rest * 1e6, 1)  # type: ignore[operator]

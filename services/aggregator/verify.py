@@ -23,11 +23,11 @@ from services.aggregator.refold import (
     split_ranges,
     stream_rows,
 )
-from services.aggregator.storage.apply import delete_case_rows, replace_case_rows
 from services.aggregator.storage.dialect import EVERYTHING, Range, commune_range, order_by
 from services.aggregator.storage.engine import make_engine
 from services.aggregator.storage.meta import REWRITTEN_KEY, bump
 from services.aggregator.storage.rows import STATE_COLUMNS
+from services.aggregator.storage.statements import delete_case_rows, replace_case_rows
 from shared.registry import UnitRegistry
 
 REPAIR_CHUNK = 400  # cases per repair transaction

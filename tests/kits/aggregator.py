@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from services.aggregator.storage.apply import delete_case_rows, replace_case_rows
 from services.aggregator.storage.engine import make_engine, migrate
 from services.aggregator.storage.meta import ensure_meta
 from services.aggregator.storage.rows import EVENT_COLUMNS, STATE_COLUMNS, fold_row
 from services.aggregator.storage.schema import case_event, case_state
+from services.aggregator.storage.statements import delete_case_rows, replace_case_rows
 from services.aggregator.verify import VerifyReport
 from shared import handoff
 from shared.domain.events import CaseEvent

@@ -25,14 +25,19 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from services.aggregator.storage.cache import CaseCache, CaseKey
-from services.aggregator.storage.dialect import CHUNK, chunks, mark, marks, upsert_sql
+from services.aggregator.storage.dialect import (
+    marks,
+)
 from services.aggregator.storage.meta import Applied, read_meta, record_applied, write_meta
 from services.aggregator.storage.rows import (
-    EVENT_COLUMNS,
-    EVENT_INSERT_COLUMNS,
-    STATE_COLUMNS,
-    STATE_KEY,
     fold_row,
+)
+from services.aggregator.storage.statements import (
+    insert_events,
+    load_case_events,
+    replace_case_rows,
+    stored_digests,
+    stored_payload,
 )
 from shared.domain.case import CaseSummary
 from shared.domain.events import CaseEvent
@@ -67,81 +72,6 @@ class BatchResult:
 
 def now_us() -> int:
     return time.time_ns() // 1000
-
-
-def _stored_digests(conn: Connection, ids: Sequence[str]) -> dict[str, int | None]:
-    """The digest of each of these event ids already stored (None: stored before digests)."""
-    found: dict[str, int | None] = {}
-    m = mark(conn.dialect.name)
-    for part in chunks(ids):
-        listed = ", ".join([m] * len(part))
-        sql = f"SELECT event_id, digest FROM case_event WHERE event_id IN ({listed})"
-        found.update(conn.exec_driver_sql(sql, tuple(part)).all())
-    return found
-
-
-def _stored_payload(conn: Connection, event_id: str) -> bytes:
-    m = mark(conn.dialect.name)
-    raw = conn.exec_driver_sql(
-        f"SELECT payload FROM case_event WHERE event_id = {m}", (event_id,)
-    ).scalar_one()
-    return raw.encode() if isinstance(raw, str) else bytes(raw)
-
-
-def case_events_sql(dialect: str, n: int) -> str:
-    """Events (`EVENT_COLUMNS`) of n cases given as 2n parameters (commune, case).
-
-    The keys are joined as a `VALUES` list: SQLite plans `(a, b) IN ((?, ?), ...)` as a
-    scan of the whole table (measured: 150 ms per 200 keys at 100,000 events, growing
-    with the table), the join probes the `(commune_code, case_id)` index (2-6 ms).
-    """
-    m = mark(dialect)
-    pairs = ", ".join([f"({m}, {m})"] * n)
-    select = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
-    return (
-        f"WITH k(c, i) AS (VALUES {pairs}) SELECT {select} FROM k "
-        "JOIN case_event e ON e.commune_code = k.c AND e.case_id = k.i"
-    )
-
-
-def load_case_events(conn: Connection, keys: Sequence[CaseKey]) -> dict[CaseKey, list[CaseEvent]]:
-    """Every stored event of the given cases (the fold's inputs, from their columns)."""
-    out: dict[CaseKey, list[CaseEvent]] = {k: [] for k in keys}
-    for part in chunks(list(keys), CHUNK // 2):
-        sql = case_events_sql(conn.dialect.name, len(part))
-        params = tuple(x for key in part for x in key)
-        for row in conn.exec_driver_sql(sql, params):
-            out[(row[3], row[2])].append(CaseEvent(*row))
-    return out
-
-
-def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
-    """Insert `case_event` rows given as tuples in `EVENT_INSERT_COLUMNS` order."""
-    sql = (
-        f"INSERT INTO case_event ({', '.join(EVENT_INSERT_COLUMNS)}) "
-        f"VALUES ({marks(conn.dialect.name, len(EVENT_INSERT_COLUMNS))})"
-    )
-    conn.exec_driver_sql(sql, list(rows))
-
-
-def replace_case_rows(
-    conn: Connection, rows: Sequence[tuple], fixed: Sequence[str] = ("province_code",)
-) -> None:
-    """Replace the `case_state` rows of these cases (rows as `case_row` tuples).
-
-    `fixed`: columns an existing row keeps. A case's province is written with its first
-    row and kept (its index is then left alone: about 2 µs less per event on SQLite); `tthc verify
-    --repair` passes none, so that a registry that moved a commune is written through."""
-    if rows:
-        sql = upsert_sql(conn.dialect.name, "case_state", STATE_COLUMNS, STATE_KEY, fixed=fixed)
-        conn.exec_driver_sql(sql, list(rows))
-
-
-def delete_case_rows(conn: Connection, keys: Sequence[CaseKey]) -> None:
-    m = mark(conn.dialect.name)
-    sql = f"DELETE FROM case_state WHERE commune_code = {m} AND case_id = {m}"
-    if keys:
-        conn.exec_driver_sql(sql, list(keys))
 
 
 def _event_row(e: HandoffEvent, stamp: int) -> tuple:
@@ -235,7 +165,7 @@ def _apply(
         phases["begin"] = clock() - started
         if cache is not None and cache.events_stored != before["events_stored"]:
             cache.clear()  # first batch, or events stored by someone else since
-        stored = _stored_digests(conn, list(dict.fromkeys(e.event_id for e in events)))
+        stored = stored_digests(conn, list(dict.fromkeys(e.event_id for e in events)))
         new, conflicts, result.duplicates = _sort_out(conn, events, stored)
         result.conflicts = len(conflicts)
         after = dict(before)
@@ -292,7 +222,7 @@ def _sort_out(
         if eid in first:  # seen earlier in this batch
             same = first[eid].digest == e.digest or same_content(first[eid].payload, e.payload)
         elif eid in stored:
-            same = stored[eid] == e.digest or same_content(_stored_payload(conn, eid), e.payload)
+            same = stored[eid] == e.digest or same_content(stored_payload(conn, eid), e.payload)
         else:
             first[eid] = e
             new.append(e)

@@ -76,6 +76,8 @@ DIMENSIONS_SQL = ", ".join(GROUP_DIMENSIONS)
 _FILTERS_SQL = ",\n       ".join(
     f"count(*) FILTER (WHERE {_all(f.conditions)}) AS {f.name}" for f in PLAIN_FILTERS
 )
+
+
 def _procedure_rules() -> tuple[str, tuple[tuple[str, tuple[Is, ...]], ...]]:
     """`PROCEDURE_RULES` split: their shared instant conditions (as SQL) and each rule's
     categorical ones (evaluated on a group's dimensions)."""

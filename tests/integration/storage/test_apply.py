@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.aggregator.storage import apply
-from services.aggregator.storage.apply import SetAside, apply_batch, case_events_sql
+from services.aggregator.storage.apply import SetAside, apply_batch
 from services.aggregator.storage.engine import make_engine, migrate
 from services.aggregator.storage.meta import Applied, counts, read_position
 from services.aggregator.storage.queries import figures_for
 from services.aggregator.storage.rows import STATE_COLUMNS, fold_row
 from services.aggregator.storage.schema import case_state, conflicting_event, set_aside
+from services.aggregator.storage.statements import case_events_sql
 from services.simulator.generate import SimConfig, generate, take
 from shared.domain.figures import balance_holds
 from shared.ports import FiguresRequest
@@ -49,11 +50,15 @@ def expected_rows(payloads: list[dict]) -> dict[tuple[str, str], tuple]:
     by_case: dict[tuple[str, str], dict] = {}
     for e in items(payloads):
         by_case.setdefault((e.commune_code, e.case_id), {})[e.event_id] = e.event()
-    return {key: fold_row(list(evs.values()), province_of(key[0]))[1] for key, evs in by_case.items()}
+    return {
+        key: fold_row(list(evs.values()), province_of(key[0]))[1] for key, evs in by_case.items()
+    }
 
 
 def commune_figures(engine: Engine, commune: str = COMMUNE, now: int = LATER) -> dict:
-    reply = figures_for(engine, load_registry(), FiguresRequest("commune", commune, START, END, now))
+    reply = figures_for(
+        engine, load_registry(), FiguresRequest("commune", commune, START, END, now)
+    )
     assert reply.error is None
     return reply.figures
 
@@ -161,7 +166,9 @@ def test_set_aside_items_are_kept_as_bytes(engine: Engine) -> None:
     aside = [SetAside("unreadable_handoff", "entry 3: bad", b"\x00\xffraw", accepted_seq=7)]
     apply_batch(engine, items(story()), province_of, set_aside=aside)
     with engine.connect() as conn:
-        rows = conn.execute(select(set_aside.c.kind, set_aside.c.accepted_seq, set_aside.c.data)).all()
+        rows = conn.execute(
+            select(set_aside.c.kind, set_aside.c.accepted_seq, set_aside.c.data)
+        ).all()
     assert rows == [("unreadable_handoff", 7, b"\x00\xffraw")]
     assert counts(engine)["set_aside"] == 1
 

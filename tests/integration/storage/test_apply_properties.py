@@ -123,5 +123,3 @@ def test_any_delivery_gives_the_figures_of_the_set(case: tuple) -> None:
         assert reference_verify(engine, province_of).drift == 0
     finally:
         engine.dispose()
-
-

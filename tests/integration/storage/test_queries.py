@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import Engine, bindparam, func, select, text
 
 from services.aggregator.rebuild import rebuild
-from services.aggregator.storage.apply import apply_batch, replace_case_rows
+from services.aggregator.storage.apply import apply_batch
 from services.aggregator.storage.figcache import cache_of
 from services.aggregator.storage.queries import figures_for
 from services.aggregator.storage.rows import case_row
 from services.aggregator.storage.schema import case_state
 from services.aggregator.storage.sqlrules import RICH_WHERE, plain_groups_sql
+from services.aggregator.storage.statements import replace_case_rows
 from shared.domain.events import ALL_AGENCIES
 from shared.domain.figures import (
     REPORT_KINDS,
@@ -75,10 +76,12 @@ def check(engine: Engine, cases: list, rng: random.Random) -> None:
             mine = [c for c in cases if agency == ALL_AGENCIES or c.agency == agency]
             by_commune = {code: [c for c in cases if c.commune_code == code] for code in COMMUNES}
             expected = {
-                code: compute_breakdown(cs, start, end, now, agency) for code, cs in by_commune.items()
+                code: compute_breakdown(cs, start, end, now, agency)
+                for code, cs in by_commune.items()
             }
             reports = {
-                code: anomaly_report([c for c in cs if c in mine], s, e) for code, cs in by_commune.items()
+                code: anomaly_report([c for c in cs if c in mine], s, e)
+                for code, cs in by_commune.items()
             }
             for code in COMMUNES:
                 ask = FiguresRequest("commune", code, start, end, now, agency=agency)
@@ -259,9 +262,19 @@ def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             explain = text("EXPLAIN QUERY PLAN " + plain_groups_sql("sqlite").text)
-            plan = [r[-1] for r in conn.execute(explain.bindparams(bindparam("communes", expanding=True)), params)]
+            plan = [
+                r[-1]
+                for r in conn.execute(
+                    explain.bindparams(bindparam("communes", expanding=True)), params
+                )
+            ]
             rich = text("EXPLAIN QUERY PLAN SELECT * FROM case_state WHERE " + RICH_WHERE)
-            rich_plan = [r[-1] for r in conn.execute(rich.bindparams(bindparam("communes", expanding=True)), params)]
+            rich_plan = [
+                r[-1]
+                for r in conn.execute(
+                    rich.bindparams(bindparam("communes", expanding=True)), params
+                )
+            ]
     finally:
         engine.dispose()
     plain_part = plan[: plan.index("UNION ALL")]  # the plain cases' half of the query
