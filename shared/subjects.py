@@ -12,6 +12,10 @@ REJECTED_STREAM = "TTHC_REJECTED"
 REJECTED_SUBJECTS = "tthc.rejected.>"
 REJECTED_PREFIX = "tthc.rejected."  # tthc.rejected.<reason>
 
+# Desks ask intake for their own rejected messages here (NATS request/reply).
+REJECTIONS_PREFIX = "tthc.rejections."  # tthc.rejections.<commune>
+REJECTIONS_SUBJECTS = "tthc.rejections.*"
+
 # Internal: intake hands accepted events on to the aggregator here (batches of events).
 ACCEPTED_STREAM = "TTHC_ACCEPTED"
 ACCEPTED_SUBJECTS = "tthc.accepted.>"
