@@ -60,11 +60,8 @@ def template_events(registry: Any, communes: tuple[str, ...]) -> dict[str, list[
     for payload in valid_events(cfg):
         e = event_from_payload(payload)
         values = {name: getattr(e, name, None) for name in EVENT_COLUMNS}
-        values.update(
-            payload=orjson.dumps(payload).decode(),
-            stored_at=0,
-            digest=content_digest(payload),
-        )
+        raw = orjson.dumps(payload)
+        values.update(payload=raw.decode(), stored_at=0, digest=content_digest(raw))
         out[e.commune_code].append(tuple(values[name] for name in EVENT_COLUMNS))
     return out
 

@@ -51,7 +51,7 @@ class HandoffEvent(msgspec.Struct, array_like=True, frozen=True):
     result_channel: str | None
     agency: str | None
     procedure_code: str | None
-    digest: int  # `content_digest` of the payload: same id, other content is a conflict
+    digest: int  # `content_digest` of the payload bytes (a quick test for identical re-sends)
     payload: bytes  # the desk's message body, byte for byte
 
     def event(self) -> CaseEvent:
@@ -96,17 +96,27 @@ _envelope_decoder = msgspec.msgpack.Decoder(_Envelope)
 _entry_decoder = msgspec.msgpack.Decoder(HandoffEvent)
 
 
-def content_digest(payload: dict[str, Any], raw: bytes = b"") -> int:
-    """A 63-bit digest of an event's content (its fields, whatever their order or spacing):
-    two events with one id and different digests are a conflict, not a duplicate.
+def content_digest(raw: bytes) -> int:
+    """A 63-bit digest of an event's bytes as published. The same bytes again are a
+    duplicate at once; other bytes under a known id are compared field by field by the
+    aggregator (`same_content`), which tells a re-serialised duplicate from a conflict."""
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big") >> 1
 
-    Never raises: a payload too deeply nested to be written again canonically (orjson
-    writes 255 levels, reads 1024) is digested by its bytes as published."""
+
+def same_content(a: bytes, b: bytes) -> bool:
+    """Whether two payloads hold the same fields and values (nulls being absent), whatever
+    their order or spacing. Bytes that cannot be read again count as different."""
+    if a == b:
+        return True
     try:
-        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        canonical = b"raw:" + raw
-    return int.from_bytes(hashlib.blake2b(canonical, digest_size=8).digest(), "big") >> 1
+        left, right = orjson.loads(a), orjson.loads(b)
+    except orjson.JSONDecodeError:
+        return False
+    if not (isinstance(left, dict) and isinstance(right, dict)):
+        return left == right
+    return {k: v for k, v in left.items() if v is not None} == {
+        k: v for k, v in right.items() if v is not None
+    }
 
 
 def from_accepted(
@@ -136,7 +146,7 @@ def from_accepted(
         get("result_channel"),
         get("agency"),
         get("procedure_code"),
-        content_digest(payload, raw) if digest is None else digest,
+        content_digest(raw) if digest is None else digest,
         raw,
     )
 

@@ -6,9 +6,10 @@ digest, the raw bytes), the rejected messages (with reason and detail) and the c
 of duplicates. `handoff_messages` builds the `tthc.accepted.batch` messages of the plan
 and `rejected_message` the dead-letter message of one rejection. The service does the I/O.
 
-A duplicate is an event id seen in the batch or recently, with the same content. The
-same id with *other* content is not dropped here: it is handed off, and the aggregator
-keeps it and reports the conflict (the first stored still wins for the figures).
+A duplicate is an event id seen in the batch or recently, with the same bytes. The same
+id with *other* bytes is not dropped here: it is handed off, and the aggregator tells a
+re-serialised duplicate from a conflict, keeps a conflict and reports it (the first
+stored still wins for the figures).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def plan_batch(
         )
         if type(result) is Accepted:
             event_id = result.payload["event_id"]
-            digest = handoff.content_digest(result.payload, msg.data)
+            digest = handoff.content_digest(msg.data)
             seen = in_batch.get(event_id)
             if seen is None:
                 seen = recent.get(event_id)

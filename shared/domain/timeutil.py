@@ -28,6 +28,42 @@ class TimestampError(ValueError):
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Dates and offsets repeat (a desk's day, its due dates, +07:00): each is worked out
+# once. Bounded, so that hostile input cannot grow them without end.
+_DAYS: dict[str, int] = {}
+_OFFSETS: dict[str, int] = {"Z": 0, "z": 0}
+_CACHE_LIMIT = 50_000
+
+
+def _days_of(date_text: str) -> int:
+    """Days since 1970-01-01 of a `YYYY-MM-DD` (digits checked by the caller)."""
+    year, month, day = int(date_text[0:4]), int(date_text[5:7]), int(date_text[8:10])
+    if year < 1 or not 1 <= month <= 12:
+        raise TimestampError("field out of range")
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day < 1 or day > (29 if month == 2 and leap else _MONTH_DAYS[month]):
+        raise TimestampError("day out of range")
+    # days from civil (Howard Hinnant's algorithm)
+    yy = year - (month <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    if len(_DAYS) < _CACHE_LIMIT:
+        _DAYS[date_text] = days
+    return days
+
+
+def _offset_of(offset: str) -> int:
+    """Seconds east of UTC of a `±hh:mm` offset."""
+    oh, om = int(offset[1:3]), int(offset[4:6])
+    if oh > 23 or om > 59:
+        raise TimestampError("offset out of range")
+    seconds = (oh * 3600 + om * 60) * (1 if offset[0] == "+" else -1)
+    if len(_OFFSETS) < 1000:
+        _OFFSETS[offset] = seconds
+    return seconds
 
 
 def parse_rfc3339(text: str) -> Instant:
@@ -39,28 +75,16 @@ def parse_rfc3339(text: str) -> Instant:
     m = _RFC3339.match(text) if type(text) is str else None
     if m is None:
         raise TimestampError("not an RFC 3339 timestamp with an offset")
-    y, mo, d, h, mi, sec, frac, offset = m.groups()
-    year, month, day = int(y), int(mo), int(d)
-    hour, minute, second = int(h), int(mi), int(sec)
-    if year < 1 or not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
+    days = _DAYS.get(text[:10])
+    if days is None:
+        days = _days_of(text[:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if hour > 23 or minute > 59 or second > 59:
         raise TimestampError("field out of range")
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day < 1 or day > (29 if month == 2 and leap else _MONTH_DAYS[month]):
-        raise TimestampError("day out of range")
-    if offset in ("Z", "z"):
-        off_s = 0
-    else:
-        oh, om = int(offset[1:3]), int(offset[4:6])
-        if oh > 23 or om > 59:
-            raise TimestampError("offset out of range")
-        off_s = (oh * 3600 + om * 60) * (1 if offset[0] == "+" else -1)
-    # days from civil (Howard Hinnant's algorithm)
-    yy = year - (month <= 2)
-    era = yy // 400
-    yoe = yy - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
+    frac, offset = m.group(7, 8)
+    off_s = _OFFSETS.get(offset)
+    if off_s is None:
+        off_s = _offset_of(offset)
     micro = int((frac[1:] + "000000")[:6]) if frac else 0
     seconds = days * 86400 + hour * 3600 + minute * 60 + second - off_s
     return seconds * US_PER_SECOND + micro

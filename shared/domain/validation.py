@@ -78,18 +78,9 @@ _BOM = b"\xef\xbb\xbf"
 # C0 and C1 control characters and DEL: never in a stored identifier.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_]*\Z", re.ASCII)
-# (field, longest length, must be a slug): the stored text columns and their widths.
-_TEXT_LIMITS: tuple[tuple[str, int, bool], ...] = (
-    ("event_id", 128, False),
-    ("case_id", 64, False),
-    ("field", 64, True),
-    ("agency", 32, True),
-    ("procedure_code", 64, False),
-)
 # Instants the whole system can compute with and print in any offset.
 MIN_INSTANT = parse_rfc3339("1900-01-01T00:00:00Z")
 MAX_INSTANT = parse_rfc3339("9998-12-31T23:59:59.999999Z")
-_INSTANT_FIELDS = ("occurred_at", "due_at", "new_due_at")
 
 Instants = tuple[int, int | None, int | None]
 
@@ -227,12 +218,20 @@ def _validate(
 
 def _check_shape(payload: dict[str, Any]) -> Rejected | None:
     """Fields present, of the right types and values (checks 4 to 9)."""
-    for key in _COMMON:
-        if key not in payload:
-            return Rejected("missing_field", f"{key} is required")
-    for key in _COMMON:
-        if type(payload[key]) is not str:
-            return Rejected("bad_type", f"{key} must be a string")
+    get = payload.get
+    if not (
+        type(get("event_id")) is str
+        and type(get("event_type")) is str
+        and type(get("case_id")) is str
+        and type(get("commune_code")) is str
+        and type(get("occurred_at")) is str
+    ):  # the usual case costs one pass; the reason is worked out only when needed
+        for key in _COMMON:
+            if key not in payload:
+                return Rejected("missing_field", f"{key} is required")
+        for key in _COMMON:
+            if type(payload[key]) is not str:
+                return Rejected("bad_type", f"{key} must be a string")
     event_type: str = payload["event_type"]
     if event_type not in EVENT_TYPES:
         return Rejected("unknown_event_type", "event_type is not a type of the contract")
@@ -240,51 +239,78 @@ def _check_shape(payload: dict[str, Any]) -> Rejected | None:
         if key not in payload:
             return Rejected("missing_field", f"{key} is required for {event_type}")
     for key in _STRING_FIELDS:
-        if key in payload and type(payload[key]) is not str:
+        if type(get(key, "")) is not str:
             return Rejected("bad_type", f"{key} must be a string")
     return _bad_value(payload)
 
 
+def _too_long(key: str, value: str, longest: int) -> Rejected | None:
+    if 0 < len(value) <= longest:
+        return None
+    return Rejected("bad_value", f"{key} must have 1-{longest} characters")
+
+
 def _bad_value(payload: dict[str, Any]) -> Rejected | None:
     """Right type, wrong value: lengths and characters of stored text, code shapes, lists."""
-    for key, longest, slug in _TEXT_LIMITS:
-        value = payload.get(key)
-        if value is None:
-            continue
-        if not 1 <= len(value) <= longest:
-            return Rejected("bad_value", f"{key} must have 1-{longest} characters")
-        if slug and not _SLUG.match(value):
-            return Rejected(
-                "bad_value", f"{key} must be a slug: lower-case letters, digits and '_'"
-            )
-        if _CONTROL.search(value):
-            return Rejected("bad_value", f"{key} must not contain control characters")
+    get = payload.get
+    event_id, case_id = payload["event_id"], payload["case_id"]
+    field, agency, procedure = get("field"), get("agency"), get("procedure_code")
+    problem = _too_long("event_id", event_id, 128) or _too_long("case_id", case_id, 64)
+    if problem is None and field is not None:
+        problem = _too_long("field", field, 64) or _not_slug("field", field)
+    if problem is None and agency is not None:
+        problem = _too_long("agency", agency, 32) or _not_slug("agency", agency)
+    if problem is None and procedure is not None:
+        problem = _too_long("procedure_code", procedure, 64)
+    if problem is not None:
+        return problem
+    stored = event_id + case_id + (procedure or "")  # field and agency are slugs already
+    if not (stored.isascii() and stored.isprintable()):
+        named = (("event_id", event_id), ("case_id", case_id), ("procedure_code", procedure))
+        for key, value in named:
+            if value is not None and _CONTROL.search(value):
+                return Rejected("bad_value", f"{key} must not contain control characters")
     if not _is_code5(payload["commune_code"]):
         return Rejected("bad_value", "commune_code must be 5 digits")
-    channel = payload.get("channel")
+    channel = get("channel")
     if channel is not None and channel not in _CHANNELS:
         return Rejected("bad_value", "channel is not one of " + ", ".join(CHANNELS))
-    result_channel = payload.get("result_channel")
+    result_channel = get("result_channel")
     if result_channel is not None and result_channel not in RESULT_CHANNELS:
         return Rejected("bad_value", "result_channel is not one of direct, postal, online")
     return None
 
 
+def _not_slug(key: str, value: str) -> Rejected | None:
+    if _SLUG.match(value):
+        return None
+    return Rejected("bad_value", f"{key} must be a slug: lower-case letters, digits and '_'")
+
+
+def _instant(payload: dict[str, Any], key: str) -> int | Rejected | None:
+    text = payload.get(key)
+    if text is None:
+        return None
+    try:
+        instant = parse_rfc3339(text)
+    except TimestampError:
+        return Rejected("bad_timestamp", f"{key} is not RFC 3339 with an offset")
+    if not MIN_INSTANT <= instant <= MAX_INSTANT:
+        return Rejected("bad_timestamp", f"{key} is outside 1900-01-01 .. 9998-12-31")
+    return instant
+
+
 def _instants(payload: dict[str, Any]) -> Instants | Rejected:
-    found: list[int | None] = []
-    for key in _INSTANT_FIELDS:
-        text = payload.get(key)
-        if text is None:
-            found.append(None)
-            continue
-        try:
-            instant = parse_rfc3339(text)
-        except TimestampError:
-            return Rejected("bad_timestamp", f"{key} is not RFC 3339 with an offset")
-        if not MIN_INSTANT <= instant <= MAX_INSTANT:
-            return Rejected("bad_timestamp", f"{key} is outside 1900-01-01 .. 9998-12-31")
-        found.append(instant)
-    return found[0], found[1], found[2]  # type: ignore[return-value]
+    occurred_at = _instant(payload, "occurred_at")
+    if type(occurred_at) is Rejected:
+        return occurred_at
+    due_at = _instant(payload, "due_at") if "due_at" in payload else None
+    if type(due_at) is Rejected:
+        return due_at
+    new_due_at = _instant(payload, "new_due_at") if "new_due_at" in payload else None
+    if type(new_due_at) is Rejected:
+        return new_due_at
+    return occurred_at, due_at, new_due_at  # type: ignore[return-value]
 
 
 def case_event(payload: dict[str, Any], instants: Instants) -> CaseEvent:

@@ -61,24 +61,30 @@ def test_an_unreadable_message_is_reported_whole() -> None:
         assert unreadable[0].index is None and unreadable[0].data == body
 
 
-def test_content_digest_ignores_order_and_spacing_not_values() -> None:
-    """The same fields in another order are the same content; another value is not."""
+def test_same_content_ignores_order_spacing_and_nulls_not_values() -> None:
+    """Identical bytes have one digest; the same fields in another order, with other
+    spacing or an optional null, are the same content; another value is not."""
     a = {"event_id": "e", "case_id": "c", "due_at": "2025-03-01T08:00:00Z"}
-    b = dict(reversed(list(a.items())))
-    assert handoff.content_digest(a) == handoff.content_digest(b)
-    assert handoff.content_digest(a) != handoff.content_digest(dict(a, due_at="2025-03-02T08:00:00Z"))
-    assert 0 <= handoff.content_digest(a) < 2**63
+    raw = orjson.dumps(a)
+    assert handoff.content_digest(raw) == handoff.content_digest(orjson.dumps(a))
+    assert 0 <= handoff.content_digest(raw) < 2**63
+    reordered = orjson.dumps(dict(reversed(list(a.items())))).replace(b",", b", ")
+    assert handoff.content_digest(reordered) != handoff.content_digest(raw)
+    assert handoff.same_content(raw, reordered)
+    assert handoff.same_content(raw, orjson.dumps(dict(a, field=None)))
+    assert not handoff.same_content(raw, orjson.dumps(dict(a, due_at="2025-03-02T08:00:00Z")))
+    assert not handoff.same_content(raw, b"not json")
 
 
-def test_content_digest_of_a_payload_too_deep_to_write_again() -> None:
-    """orjson reads 1024 levels but writes 255: such a payload is digested by its bytes,
-    never an exception that would stall a batch."""
+def test_a_payload_too_deep_to_write_again_has_a_digest() -> None:
+    """orjson reads 1024 levels but writes 255: the digest is of the bytes, so such a
+    payload never raises where a batch is planned."""
     import json
 
     deep: object = "x"
     for _ in range(400):
         deep = [deep]
-    payload = {"event_id": "e", "notes": deep}
-    raw = json.dumps(payload).encode()
-    assert handoff.content_digest(payload, raw) == handoff.content_digest(payload, raw)
-    assert handoff.content_digest(payload, raw) != handoff.content_digest(payload, raw + b" ")
+    raw = json.dumps({"event_id": "e", "notes": deep}).encode()
+    assert handoff.content_digest(raw) == handoff.content_digest(raw)
+    assert handoff.content_digest(raw) != handoff.content_digest(raw + b" ")
+    assert handoff.same_content(raw, raw)

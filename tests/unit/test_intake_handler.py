@@ -55,14 +55,18 @@ def test_plan_keeps_first_of_each_id_and_counts_duplicates() -> None:
 
 
 def test_same_id_other_content_is_handed_off_not_dropped() -> None:
-    """An event id seen with other content (in the batch or recently) goes on to the
-    aggregator, which keeps and reports the conflict; the same content re-sent, even
-    re-serialised, is a duplicate."""
+    """An event id seen with other bytes (in the batch or recently) goes on to the
+    aggregator, which tells a re-serialised duplicate from a conflict, keeps and reports
+    the conflict; the same bytes re-sent are a duplicate here."""
     recent = RecentIds(10)
     recent.add_all(plan([msg(1, raw(9))]).accepted)
     resent = orjson.dumps(dict(reversed(list(orjson.loads(raw(9)).items()))))
-    p = plan([msg(2, resent), msg(3, raw(9, case_id="other")), msg(4, raw(1)), msg(5, raw(1, actor="x"))], recent)
-    assert [(e.seq, e.event_id) for e in p.accepted] == [(3, "ev-9"), (4, "ev-1"), (5, "ev-1")]
+    p = plan(
+        [msg(2, raw(9)), msg(3, raw(9, case_id="other")), msg(4, raw(1)), msg(5, raw(1, actor="x")),
+         msg(6, resent)],
+        recent,
+    )  # fmt: skip
+    assert [(e.seq, e.event_id) for e in p.accepted] == [(3, "ev-9"), (4, "ev-1"), (5, "ev-1"), (6, "ev-9")]
     assert p.duplicates == 1
 
 

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import orjson
 from sqlalchemy import Connection, Engine
 
 from services.aggregator.storage.cache import CaseCache, CaseKey
@@ -37,7 +36,7 @@ from services.aggregator.storage.rows import (
 )
 from shared.domain.case import CaseSummary
 from shared.domain.events import CaseEvent
-from shared.handoff import HandoffEvent, content_digest
+from shared.handoff import HandoffEvent, same_content
 
 ProvinceOf = Callable[[str], str | None]
 
@@ -81,14 +80,12 @@ def _stored_digests(conn: Connection, ids: Sequence[str]) -> dict[str, int | Non
     return found
 
 
-def _old_digest(conn: Connection, event_id: str) -> int:
-    """The content digest of an event stored before digests were kept (from its payload)."""
+def _stored_payload(conn: Connection, event_id: str) -> bytes:
     m = mark(conn.dialect.name)
     raw = conn.exec_driver_sql(
         f"SELECT payload FROM case_event WHERE event_id = {m}", (event_id,)
     ).scalar_one()
-    payload = orjson.loads(raw)
-    return content_digest({k: v for k, v in payload.items() if v is not None}, raw.encode())
+    return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
 def case_events_sql(dialect: str, n: int) -> str:
@@ -277,25 +274,24 @@ def _apply(
 def _sort_out(
     conn: Connection, events: Sequence[HandoffEvent], stored: dict[str, int | None]
 ) -> tuple[list[HandoffEvent], list[HandoffEvent], int]:
-    """(new events, conflicts, duplicates): a known id with the same content is a
-    duplicate, with other content a conflict; the first of an id in the batch is new."""
+    """(new events, conflicts, duplicates): a known id with the same content (the same
+    bytes, or the same fields re-serialised) is a duplicate, with other content a
+    conflict; the first of an id in the batch is new."""
     new: list[HandoffEvent] = []
     conflicts: list[HandoffEvent] = []
     duplicates = 0
-    first: dict[str, int] = {}
+    first: dict[str, HandoffEvent] = {}
     for e in events:
         eid = e.event_id
-        if eid in stored:
-            known = stored[eid]
-            if known is None:
-                known = stored[eid] = _old_digest(conn, eid)
-        elif eid in first:
-            known = first[eid]
+        if eid in first:  # seen earlier in this batch
+            same = first[eid].digest == e.digest or same_content(first[eid].payload, e.payload)
+        elif eid in stored:
+            same = stored[eid] == e.digest or same_content(_stored_payload(conn, eid), e.payload)
         else:
-            first[eid] = e.digest
+            first[eid] = e
             new.append(e)
             continue
-        if known == e.digest:
+        if same:
             duplicates += 1
         else:
             conflicts.append(e)
