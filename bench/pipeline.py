@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -41,6 +42,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -270,6 +272,30 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(x) for x in (task / "children").read_text().split()]
+    return out
+
+
+def service_cpu(procs: dict[str, subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by each service process, by name (`tthc run all`'s
+    children are found under the supervisor and named by their command line)."""
+    out: dict[str, float] = {}
+    for name, proc in procs.items():
+        if (own := cpu_seconds(proc.pid)) is not None:
+            out["supervisor" if name == "all" else name] = own
+        for child in _children(proc.pid):
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+                label = next((a.decode() for a in reversed(argv) if a), str(child))
+                if (used := cpu_seconds(child)) is not None:
+                    out[label] = out.get(label, 0.0) + used
+    return out
+
+
 def start_services(mode: str, env: dict, workdir: Path) -> dict[str, subprocess.Popen]:
     names = ["all"] if mode == "one" else ["intake", "aggregator"]
     procs = {}
@@ -303,7 +329,10 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 async def wait_drained(
-    url: str, procs: dict[str, subprocess.Popen], timeout: float = 3600.0
+    url: str,
+    procs: dict[str, subprocess.Popen],
+    timeout: float = 3600.0,
+    on_first_commit: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
     """Poll both consumers until neither has anything pending; times since this call."""
     import nats
@@ -329,6 +358,7 @@ async def wait_drained(
                 continue
             if first_ack is None and agg.ack_floor and agg.ack_floor.stream_seq:
                 first_ack = time.perf_counter() - started
+                on_first_commit()
             if (
                 intake.ack_floor.stream_seq >= last_seq
                 and intake.num_pending == 0
@@ -346,6 +376,19 @@ async def wait_drained(
 # --- drain -------------------------------------------------------------------------------
 
 
+def snapshot_usage(
+    into: dict[str, object],
+    procs: dict[str, subprocess.Popen],
+    db_url: str,
+    server: LocalNatsServer,
+) -> None:
+    """CPU used so far by the services and nats-server, and the events stored."""
+    into["cpu"] = service_cpu(procs)
+    into["stored"] = events_stored(db_url)
+    if server.process:
+        into["nats"] = cpu_seconds(server.process.pid)
+
+
 async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsServer) -> dict:
     print(f"publishing {args.events:,} events ...", file=sys.stderr, flush=True)
     stats = await publish(
@@ -360,15 +403,22 @@ async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsSe
     for mode in args.mode:
         with database(args.db, workdir / mode) as db_url:
             (workdir / mode).mkdir(exist_ok=True)
-            env = service_env(server.url, workdir / mode, db_url)
+            base = free_port_block()
+            env = service_env(server.url, workdir / mode, db_url, metrics_port=base)
             # Each mode starts from an empty pipeline: forget the previous mode's consumers.
             await reset_pipeline(server.url)
             print(f"services ({mode}) draining ...", file=sys.stderr, flush=True)
+            nats_before = cpu_seconds(server.process.pid) if server.process else None
             t0 = time.perf_counter()
             procs = start_services(mode, env, workdir / mode)
+            at_first: dict[str, object] = {}
+            first_commit = functools.partial(snapshot_usage, at_first, procs, db_url, server)
             try:
-                times = await wait_drained(server.url, procs)
+                times = await wait_drained(server.url, procs, on_first_commit=first_commit)
                 seconds = time.perf_counter() - t0
+                cpu = service_cpu(procs)
+                batches = mean_batches(base)
+                nats_cpu = cpu_seconds(server.process.pid) if server.process else None
                 rss = {name: peak_rss_mb(p.pid) for name, p in procs.items()}
             finally:
                 codes = stop_services(procs)
@@ -382,7 +432,26 @@ async def run_drain(args: argparse.Namespace, workdir: Path, server: LocalNatsSe
             "stored": stored,
             "exit_codes": codes,
             "peak_rss_mb": {k: round(v, 1) if v else None for k, v in rss.items()},
+            # CPU per event of each process over the whole run, start-up included
+            "cpu_us_per_event": {k: round(v / n * 1e6, 1) for k, v in cpu.items()},
+            "mean_batch_events": batches,
         }
+        if at_first:
+            # the same, from the first commit on: the services' cost per event once
+            # started (what start-up costs is left out)
+            rest = n - int(at_first["stored"])  # type: ignore[call-overload]
+            before = at_first["cpu"]
+            steady = {
+                k: round((v - before.get(k, 0.0)) / rest * 1e6, 1)  # type: ignore[union-attr]
+                for k, v in cpu.items()
+            }
+            if nats_cpu is not None and at_first.get("nats") is not None:
+                steady["nats-server"] = round((nats_cpu - at_first["nats"]) / rest * 1e6, 1)  # type: ignore[operator]
+            result[mode]["cpu_us_per_event_after_first_commit"] = steady  # type: ignore[index]
+        if nats_cpu is not None and nats_before is not None:
+            result[mode]["cpu_us_per_event"]["nats-server"] = round(  # type: ignore[index]
+                (nats_cpu - nats_before) / n * 1e6, 1
+            )
         if stored != n:
             result[mode]["error"] = f"stored {stored} events, expected {n}"  # type: ignore[index]
     return result
@@ -409,6 +478,24 @@ async def reset_pipeline(url: str) -> None:
 
 
 # --- latency -----------------------------------------------------------------------------
+
+
+def mean_batches(base: int) -> dict[str, float | None]:
+    """Mean events per batch of intake (+0) and of the aggregator's transactions (+1)."""
+    out: dict[str, float | None] = {}
+    for name, port in (("intake", base), ("aggregator", base + 1)):
+        try:
+            text = scrape(port)
+        except OSError:
+            out[name] = None
+            continue
+        found = {}
+        for line in text.splitlines():
+            for part in ("sum", "count"):
+                if line.startswith(f"tthc_{name}_batch_size_{part} "):
+                    found[part] = float(line.split()[-1])
+        out[name] = round(found["sum"] / found["count"], 1) if found.get("count") else None
+    return out
 
 
 def scrape(port: int) -> str:

@@ -91,7 +91,7 @@ def run_event_loop(coro):  # type: ignore[no-untyped-def]
 def _cmd_run(args: argparse.Namespace, app: App) -> int:
     import structlog
 
-    from shared.runtime import run_until_signalled
+    from shared.runtime import run_until_signalled, tune_gc
 
     if args.which == "all":
         from services.supervisor import supervise
@@ -100,6 +100,7 @@ def _cmd_run(args: argparse.Namespace, app: App) -> int:
         return int(asyncio.run(supervise(SERVICES)))
     structlog.contextvars.bind_contextvars(service=args.which)
     services = app.services((args.which,))
+    tune_gc()
     run_event_loop(run_until_signalled(services, start_timeout=app.settings.start_timeout_seconds))
     return 0
 

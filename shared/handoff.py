@@ -34,7 +34,7 @@ MAX_MESSAGE_BYTES = 900 * 1024  # each hand-off message stays under this
 _ENTRY_OVERHEAD = 256  # bytes an entry takes besides its payload, generously
 
 
-class HandoffEvent(msgspec.Struct, array_like=True, frozen=True):
+class HandoffEvent(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One accepted event as handed off."""
 
     seq: int  # TTHC_EVENTS stream sequence of the desk message

@@ -54,7 +54,12 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "65536",
         "Largest accepted payload; larger ones are rejected as `payload_too_large`.",
     ),
-    ("TTHC_BATCH_SIZE", "1000", "Most messages a consumer takes and commits at once."),
+    ("TTHC_BATCH_SIZE", "1000", "Most desk messages intake takes and hands off at once."),
+    (
+        "TTHC_APPLY_MAX_EVENTS",
+        "5000",
+        "Most events the aggregator applies in one transaction. It gathers only while its previous commit runs, so this bounds a backlog's transactions (bigger ones write fewer database pages per event), never a quiet pipeline's wait.",
+    ),
     (
         "TTHC_BATCH_WAIT_MS",
         "10",
@@ -198,6 +203,7 @@ class Settings:
     start_timeout_seconds: float = 60.0
     stream_replicas: int = 1
     stream_max_age_days: float = 0.0
+    apply_max_events: int = 5000
     deployment_file: Path | None = None
     values_file: Path | None = None
     snapshot_forms: tuple[str, ...] = ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp")
@@ -231,6 +237,7 @@ class Settings:
             "max_payload_bytes": _int("TTHC_MAX_PAYLOAD_BYTES", "65536"),
             "batch_size": _int("TTHC_BATCH_SIZE", "1000"),
             "batch_wait_ms": _int("TTHC_BATCH_WAIT_MS", "10"),
+            "apply_max_events": _int("TTHC_APPLY_MAX_EVENTS", "5000"),
             "ack_wait_seconds": _float("TTHC_ACK_WAIT_SECONDS", "30"),
             "duplicate_window_seconds": _float("TTHC_DUPLICATE_WINDOW_SECONDS", "120"),
             "unit_label": _env("TTHC_UNIT_LABEL", "province"),
@@ -273,6 +280,8 @@ class Settings:
             raise ValueError("TTHC_LOG_FORMAT must be 'auto', 'json' or 'console'")
         if self.batch_size < 1:
             raise ValueError("TTHC_BATCH_SIZE must be at least 1")
+        if self.apply_max_events < 1:
+            raise ValueError("TTHC_APPLY_MAX_EVENTS must be at least 1")
         if not 1 <= self.stream_replicas <= 5:
             raise ValueError("TTHC_STREAM_REPLICAS must be between 1 and 5")
         if self.stream_max_age_days < 0:

@@ -2,7 +2,7 @@
 
 A fetch task pulls hand-off messages from the durable consumer on TTHC_ACCEPTED and
 groups them: a group goes to the committer as soon as it is free and grows, up to
-TTHC_BATCH_SIZE events, only while it is busy (an idle pipeline adds no wait of its own;
+TTHC_APPLY_MAX_EVENTS events, only while it is busy (an idle pipeline adds no wait of its own;
 under load the commit time is the batching window). The committer applies each group in
 one database transaction, in a thread, so the event loop keeps fetching and answering,
 and acknowledges the messages only after the commit.

@@ -147,7 +147,9 @@ class AggregatorService:
         await self.reconcile()
         await self.queries.start()
         await self._refresh_gauges()
-        self._spawn(fetch_loop(self._psub, self.committer, settings.batch_size), "aggregator-fetch")
+        self._spawn(
+            fetch_loop(self._psub, self.committer, settings.apply_max_events), "aggregator-fetch"
+        )
         self._spawn(
             housekeeping.gauge_loop(
                 self._refresh_gauges, self._dirty, self._stop, settings.overdue_sweep_seconds

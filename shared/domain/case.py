@@ -160,14 +160,24 @@ class CaseSummary:
 
 def fold_case(events: Iterable[CaseEvent]) -> CaseSummary:
     """Fold one case's events (any order, duplicates by event id ignored) into its summary."""
-    unique = {e.event_id: e for e in events}
-    ordered = sorted(unique.values(), key=_story_order)
-    if not ordered:
+    events = list(events)
+    if len(events) > 1:
+        ordered = sorted({e.event_id: e for e in events}.values(), key=_story_order)
+    elif events:
+        ordered = events
+    else:
         raise ValueError("a case needs at least one event")
     first = ordered[0]
-    received_index = next((i for i, e in enumerate(ordered) if e.event_type == _RECEIVED), None)
-    field = next((e.field for e in ordered if e.field), None)
-    procedure = next((e.procedure_code for e in ordered if e.procedure_code), None)
+    received_index: int | None = None
+    field: str | None = None
+    procedure: str | None = None
+    for i, e in enumerate(ordered):  # the first `received`, field and procedure named
+        if received_index is None and e.event_type == _RECEIVED:
+            received_index = i
+        if field is None and e.field:
+            field = e.field
+        if procedure is None and e.procedure_code:
+            procedure = e.procedure_code
 
     if received_index is None:
         return CaseSummary(

@@ -127,7 +127,9 @@ def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
 def replace_case_rows(conn: Connection, rows: Sequence[tuple]) -> None:
     """Replace the `case_state` rows of these cases (rows as `case_row` tuples)."""
     if rows:
-        sql = upsert_sql(conn.dialect.name, "case_state", STATE_COLUMNS, STATE_KEY)
+        sql = upsert_sql(
+            conn.dialect.name, "case_state", STATE_COLUMNS, STATE_KEY, fixed=("province_code",)
+        )
         conn.exec_driver_sql(sql, list(rows))
 
 
@@ -241,11 +243,11 @@ def _apply(
             _keep_conflicts(conn, conflicts, stamp)
         keep_set_aside(conn, set_aside, stamp)
         if new:
-            insert_events(conn, [_event_row(e, stamp) for e in new])
-            phases["insert"] = clock() - started
             keys = sorted({(e.commune_code, e.case_id) for e in new})
             by_case = _events_of(conn, keys, new, cache)
             phases["load"] = clock() - started
+            insert_events(conn, [_event_row(e, stamp) for e in new])
+            phases["insert"] = clock() - started
             rows = []
             for key in keys:
                 summary, row = fold_row(by_case[key], province_of(key[0]))
@@ -301,18 +303,20 @@ def _sort_out(
 def _events_of(
     conn: Connection, keys: list[CaseKey], new: list[HandoffEvent], cache: CaseCache | None
 ) -> dict[CaseKey, list[CaseEvent]]:
-    """Every event of the cases the new events touch: cached ones plus the new, the rest
-    read back from the database (the new events are inserted already)."""
-    cached: dict[CaseKey, list[CaseEvent]] = {}
+    """Every event of the cases the new events touch: the stored ones (from the cache,
+    or read back from the database, before the new ones are inserted) plus the new."""
+    by_case: dict[CaseKey, list[CaseEvent]] = {}
+    missing = keys
     if cache is not None:
+        missing = []
         for key in keys:
             held = cache.get(key)
-            if held is not None:
-                cached[key] = list(held)
-        for e in new:
-            events = cached.get((e.commune_code, e.case_id))
-            if events is not None:
-                events.append(e.event())
-    by_case = load_case_events(conn, [k for k in keys if k not in cached])
-    by_case.update(cached)
+            if held is None:
+                missing.append(key)
+            else:
+                by_case[key] = list(held)
+    if missing:
+        by_case.update(load_case_events(conn, missing))
+    for e in new:
+        by_case[(e.commune_code, e.case_id)].append(e.event())
     return by_case

@@ -32,13 +32,19 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def upsert_sql(dialect: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    """One statement inserting a row or replacing the row with the same `key`."""
+def upsert_sql(
+    dialect: str, table: str, columns: Sequence[str], key: Sequence[str], fixed: Sequence[str] = ()
+) -> str:
+    """One statement inserting a row, or updating in place the row with the same `key`.
+
+    `fixed`: columns that never change for a key (a case's province): not rewritten on
+    update, so an index made only of them and the key is left alone. In place, not
+    SQLite's `INSERT OR REPLACE`, which deletes the row and inserts it again under a new
+    rowid, rewriting every index."""
     names = ", ".join(columns)
     values = marks(dialect, len(columns))
-    if dialect == "sqlite":
-        return f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({values})"
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    kept = set(key) | set(fixed)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in kept)
     return (
         f"INSERT INTO {table} ({names}) VALUES ({values}) "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
