@@ -18,6 +18,7 @@ from typing import NoReturn
 from services.bootstrap import SERVICES, App
 from shared.errors import Unavailable, UsageError
 from shared.logging import configure_logging
+from shared.opsmetrics import package_version
 from shared.runtime import StartFailed
 from shared.settings import SETTINGS_DOC, Settings
 
@@ -56,6 +57,12 @@ def build_parser() -> Parser:
         ),
         epilog=_env_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"tthc {package_version()}",
+        help="print the installed version (as in tthc_build_info) and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
@@ -121,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (Unavailable, StartFailed) as exc:
         print(f"tthc: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from services.ops.failures import failure_line
+
+        line = failure_line(exc, settings)
+        if line is None:
+            raise
+        print(f"tthc: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,7 @@ import asyncio
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -73,14 +74,56 @@ class StreamSetupError(RuntimeError):
 
 
 COMMAND_CONNECT_SECONDS = 5.0
+# Permission violations the server sent to this process's command connections: a
+# request it refused only times out, so the refusal is what says why (`command_failure`).
+REFUSALS: list[str] = []
+OPS_USER = "tthc-ops"
+
+
+def note_refusal(exc: Exception) -> None:
+    """Keep a permissions violation the server sent (an asynchronous -ERR)."""
+    text = " ".join(str(exc).split())
+    if "permissions violation" in text.lower():
+        REFUSALS.append(text.removeprefix("nats: ").removeprefix("permissions violation: "))
+
+
+def nats_user(settings: Settings) -> str:
+    """The user given in TTHC_NATS_URL (its first server), or '' without one."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.nats_servers[0]).username or ""
+
+
+def command_failure(exc: BaseException, settings: Settings) -> str:
+    """One line for a NATS request of a command that failed after connecting: the
+    server's refusal and the user to run it as, or that the server did not answer."""
+    if REFUSALS:
+        user = nats_user(settings) or "(none)"
+        return (
+            f"NATS refused it: {REFUSALS[-1]}; the user {user!r} of TTHC_NATS_URL may not "
+            f"do this: run operators' commands as {OPS_USER} (docs/operations.md, "
+            "'Operators' commands')"
+        )
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, nats.errors.NoServersError):
+        return (
+            f"cannot reach NATS at {redact_url(settings.nats_url)}: {reason} (is the server "
+            "running? check TTHC_NATS_URL)"
+        )
+    return (
+        f"NATS at {redact_url(settings.nats_url)} did not answer in time ({reason}); "
+        "check the server and TTHC_NATS_URL"
+    )
 
 
 async def connect_for_command(settings: Settings, name: str) -> Client:
     """A connection for a short command: tried once within a few seconds, never waited on
-    for ever; `Unavailable` (one line naming TTHC_NATS_URL) when NATS cannot be reached."""
+    for ever; `Unavailable` (one line naming TTHC_NATS_URL) when NATS cannot be reached.
+    Permission violations are kept for `command_failure`."""
 
-    async def quiet(_exc: Exception) -> None:
-        """Reported once, below."""
+    async def quiet(exc: Exception) -> None:
+        """Reported once, by the caller."""
+        note_refusal(exc)
 
     try:
         return await asyncio.wait_for(

@@ -4,6 +4,9 @@
 TTHC_EVENTS come first (intake), then TTHC_ACCEPTED (aggregator), then TTHC_REJECTED
 (if anyone consumes it): when every `num_pending` and `num_ack_pending` is 0, every
 published event has been taken into the figures.
+
+`events_pending` says the same in desk events: one TTHC_EVENTS message is one event,
+while one TTHC_ACCEPTED message is a hand-off batch of up to TTHC_BATCH_SIZE of them.
 """
 
 from __future__ import annotations
@@ -60,3 +63,46 @@ async def collect(js: JetStreamContext) -> dict[str, Any]:
                 break
             offset += len(page)
     return {"streams": streams, "consumers": consumers}
+
+
+# The highest TTHC_EVENTS sequence a hand-off message carries (shared/handoff.headers_of).
+SEQ_MAX_HEADER = "Tthc-Events-Seq-Max"
+
+
+async def events_pending(js: JetStreamContext, info: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """Desk events not yet through each consumer of TTHC_EVENTS and TTHC_ACCEPTED, by
+    (stream, consumer), from `collect`'s answer.
+
+    - TTHC_EVENTS: `num_pending + num_ack_pending` (one message is one desk event).
+    - TTHC_ACCEPTED: 0 when nothing is pending; otherwise the span of TTHC_EVENTS
+      sequences between the hand-off message at the consumer's ack floor and the
+      stream's last one (their `Tthc-Events-Seq-Max` headers). An upper bound: desk
+      messages rejected or dropped as duplicates inside the span count too. When the
+      ack-floor message is gone (retention) the span starts at 0.
+    """
+    streams = {s["name"]: s for s in info["streams"] if s.get("exists")}
+    seq_max: dict[int, int] = {0: 0}
+
+    async def highest(seq: int) -> int:
+        if seq not in seq_max:
+            msg = await js.get_msg(ACCEPTED_STREAM, seq)
+            seq_max[seq] = int((msg.headers or {}).get(SEQ_MAX_HEADER, 0) or 0)
+        return seq_max[seq]
+
+    out: dict[tuple[str, str], int] = {}
+    for c in info["consumers"]:
+        key = (c["stream"], c["name"])
+        pending = c["num_pending"] + c["num_ack_pending"]
+        if c["stream"] == EVENTS_STREAM:
+            out[key] = pending
+        elif c["stream"] == ACCEPTED_STREAM and ACCEPTED_STREAM in streams:
+            if pending == 0:
+                out[key] = 0
+                continue
+            last = await highest(streams[ACCEPTED_STREAM]["last_seq"])
+            try:
+                floor = await highest(c["ack_floor_stream_seq"] or 0)
+            except NotFoundError:  # dropped by retention: count from the start
+                floor = 0
+            out[key] = max(0, last - floor)
+    return out

@@ -153,6 +153,24 @@ def redact_url(url: str) -> str:
     return ",".join(out)
 
 
+DATABASE_URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
+def check_database_url(url: str) -> None:
+    """TTHC_DATABASE_URL must be a SQLite or PostgreSQL (psycopg) URL; the error names the
+    variable and the forms, never the value (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ValueError(f"TTHC_DATABASE_URL is not a database URL: use {DATABASE_URL_FORMS}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite" or (backend == "postgresql" and driver == "psycopg"):
+        return
+    raise ValueError(f"TTHC_DATABASE_URL: {parsed.drivername!r} is not supported: use {DATABASE_URL_FORMS}")
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
@@ -288,6 +306,7 @@ class Settings:
             raise ValueError("TTHC_STREAM_MAX_AGE_DAYS must be 0 (for ever) or more")
         if not self.nats_servers:
             raise ValueError("TTHC_NATS_URL must name at least one server")
+        check_database_url(self.database_url)
 
     def metrics_port_for(self, service: str) -> int:
         """The metrics port of one service (0 when metrics are off)."""

@@ -120,7 +120,7 @@ def cmd_verify(args: argparse.Namespace, app: CommandContext) -> int:
             report = VerifyReport()
         else:
             units = app.registry
-            progress = _progress("verify", args.quiet)
+            progress = _progress("verify", args.quiet, engine)
             workers = workers_of(args)
             if workers > 1:
                 report = verify_parallel(
@@ -162,15 +162,38 @@ def cmd_verify(args: argparse.Namespace, app: CommandContext) -> int:
     return 0
 
 
-def _progress(command: str, quiet: bool):  # type: ignore[no-untyped-def]
-    """A progress printer for long runs (standard error), or None when quiet."""
+def _progress(command: str, quiet: bool, engine: Any = None):  # type: ignore[no-untyped-def]
+    """A progress printer for long runs (standard error), or None when quiet.
+
+    Each line says how far along the whole run is (the database's own counts of events
+    and cases, when `engine` is given) and is printed only when it moved: a part of the
+    work with no events (communes without data) prints nothing."""
     if quiet:
         return None
+    totals: dict[str, int] = {}
+    if engine is not None:
+        from services.aggregator.storage.meta import counts
+
+        try:
+            c = counts(engine)
+            totals = {"events": int(c.get("events_stored", 0)), "cases": int(c["cases"])}
+        except Exception:  # a total is a nicety; the run itself says what is wrong
+            totals = {}
+    last: list[tuple[int, int]] = []
+
+    def of(done: int, key: str) -> str:
+        total = totals.get(key)
+        if not total:
+            return f"{done:,} {key}"
+        return f"{done:,} of {total:,} {key} ({min(100, 100 * done // total)}%)"
 
     def progress(r: Any) -> None:
+        if last and last[-1] == (r.events, r.cases):
+            return
+        last[:] = [(r.events, r.cases)]
         rate = r.events / r.seconds if r.seconds else 0
         print(
-            f"{command}: {r.events:,} events, {r.cases:,} cases, drift {r.drift} "
+            f"{command}: {of(r.events, 'events')}, {of(r.cases, 'cases')}, drift {r.drift} "
             f"({rate:,.0f} events/s)",
             file=sys.stderr,
             flush=True,
@@ -197,7 +220,7 @@ def cmd_rebuild(args: argparse.Namespace, app: CommandContext) -> int:
         report = rebuild(
             engine,
             units.province_of,
-            progress=_progress("rebuild", args.quiet),
+            progress=_progress("rebuild", args.quiet, engine),
             registry=units,
             workers=workers_of(args),
         )

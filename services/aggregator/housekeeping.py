@@ -2,7 +2,7 @@
 
 - `gauge_loop`: the live gauges (`storage.live`) after batches (at most about once a
   second, and at most a tenth of the process) and by the overdue sweep, and the
-  consumer lag of every consumer of the pipeline.
+  consumer lag of every consumer of the pipeline (dropped while the broker is away).
 - `checkpoint_loop` (SQLite): copies the WAL into the database file and syncs it, so a
   commit (WAL, synchronous=NORMAL, not synced) survives a machine crash about a second
   later; a process crash loses nothing.
@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import Engine
@@ -49,15 +50,61 @@ async def refresh_gauges(
     except Exception as exc:
         metrics.db_errors.inc()
         log.warning("gauge_refresh_failed", error=describe_error(exc))
-    if js is not None:
-        try:
-            info = await pipeline.collect(js)
-            for c in info["consumers"]:
-                metrics.consumer_pending.labels(c["stream"], c["name"]).set(
-                    c["num_pending"] + c["num_ack_pending"]
-                )
-        except Exception as exc:
-            log.warning("consumer_lag_failed", error=str(exc))
+    await refresh_consumer_lag(js, metrics)
+
+
+async def refresh_consumer_lag(js: JetStreamContext | None, metrics: AggregatorMetrics) -> None:
+    """`tthc_consumer_pending` from the broker; with the broker gone (`js` None: not
+    connected) or not answering, the series are dropped rather than left at a stale
+    value, so a dashboard shows no data and `tthc_nats_connected` says why."""
+    if js is None:
+        metrics.consumer_pending.clear()
+        metrics.consumer_pending_events.clear()
+        return
+    try:
+        info = await pipeline.collect(js)
+    except Exception as exc:
+        metrics.consumer_pending.clear()
+        metrics.consumer_pending_events.clear()
+        log.warning("consumer_lag_failed", error=str(exc) or type(exc).__name__)
+        return
+    pending = {
+        (c["stream"], c["name"]): c["num_pending"] + c["num_ack_pending"] for c in info["consumers"]
+    }
+    _set_all(metrics.consumer_pending, pending)
+    try:
+        events = await pipeline.events_pending(js, info)
+    except Exception as exc:
+        metrics.consumer_pending_events.clear()
+        _warn_once("consumer_events_lag_failed", str(exc) or type(exc).__name__)
+        return
+    _set_all(metrics.consumer_pending_events, events)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(event: str, error: str) -> None:
+    """A failure that repeats every refresh is logged once (per kind of error)."""
+    if (event, error) not in _warned:
+        _warned.add((event, error))
+        log.warning(event, error=error)
+
+
+def _set_all(gauge: Any, values: dict[tuple[str, str], int]) -> None:
+    """Set each (stream, consumer) series; drop those of consumers no longer there."""
+    for (stream, consumer), value in values.items():
+        gauge.labels(stream, consumer).set(value)
+    for labels in _labelsets(gauge) - set(values):
+        gauge.remove(*labels)
+
+
+def _labelsets(gauge: Any) -> set[tuple[str, ...]]:
+    return {
+        tuple(s.labels[name] for name in ("stream", "consumer"))
+        for family in gauge.collect()
+        for s in family.samples
+    }
 
 
 async def gauge_loop(

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.domain.case import ANOMALY_KINDS, Lateness
 from shared.domain.events import CHANNELS
+from shared.opsmetrics import ServiceMetrics
 
 LATENESS = tuple(v.value for v in Lateness)
 
@@ -39,6 +40,7 @@ class AggregatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        self.service = ServiceMetrics(r)  # process, build info, NATS connection
         self.events_applied = Counter(
             "tthc_aggregator_events_applied", "New events stored and folded.", registry=r
         )
@@ -145,7 +147,15 @@ class AggregatorMetrics:
         )
         self.consumer_pending = Gauge(
             "tthc_consumer_pending",
-            "num_pending + num_ack_pending of each consumer on the project's streams.",
+            "num_pending + num_ack_pending of each consumer on the project's streams, in "
+            "messages (on TTHC_ACCEPTED a message is a hand-off batch of events).",
+            ["stream", "consumer"],
+            registry=r,
+        )
+        self.consumer_pending_events = Gauge(
+            "tthc_consumer_pending_events",
+            "Desk events not yet through each consumer of TTHC_EVENTS and TTHC_ACCEPTED "
+            "(on TTHC_ACCEPTED a span of TTHC_EVENTS sequences: an upper bound).",
             ["stream", "consumer"],
             registry=r,
         )

@@ -8,7 +8,7 @@ The service wires its parts and runs them until stopped:
   (consumer.py), after the database has caught up with the broker's log (recovery.py);
 - figures over NATS request/reply (queryserver.py);
 - the live gauges, WAL checkpoints and periodic reconciliation (housekeeping.py);
-- `/metrics`, `/healthz` and `/readyz` (ready once caught up and while connected).
+- `/metrics`, `/healthz` and `/readyz` (ready once caught up and while connected to NATS).
 
 Everything it uses is handed in by the composition root (services/bootstrap.py).
 """
@@ -121,8 +121,9 @@ class AggregatorService:
             settings.metrics_host,
             settings.metrics_port_for(self.name),
             is_alive=lambda: not self._stop.is_set(),
-            is_ready=lambda: self._ready and self.nc is not None and self.nc.is_connected,
+            is_ready=lambda: self._ready and metrics.service.connected(),
         )
+        metrics.service.watch(lambda: self.nc)  # tthc_nats_connected, readiness
 
     @property
     def batches_committed(self) -> int:
@@ -182,7 +183,10 @@ class AggregatorService:
 
     async def _refresh_gauges(self) -> None:
         await housekeeping.refresh_gauges(
-            self.read_engine, self.js, self.metrics, self.settings.unit_label
+            self.read_engine,
+            self.js if self.metrics.service.connected() else None,
+            self.metrics,
+            self.settings.unit_label,
         )
 
     async def stop(self) -> None:

@@ -105,7 +105,7 @@ def verify_fast(
         if repair and (fixes or stale):
             with engine.begin() as wconn:
                 delete_case_rows(wconn, stale)
-                replace_case_rows(wconn, fixes)
+                replace_case_rows(wconn, fixes, fixed=())
                 bump(wconn, REWRITTEN_KEY)
             report.repaired += len(fixes) + len(stale)
         fixes.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from shared.domain.validation import REASONS
+from shared.opsmetrics import ServiceMetrics
 
 BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000)
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -16,6 +17,7 @@ class IntakeMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.service = ServiceMetrics(r)  # process, build info, NATS connection
         self.messages = Counter(
             "tthc_intake_messages", "Messages taken from TTHC_EVENTS.", registry=r
         )

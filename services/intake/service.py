@@ -122,6 +122,7 @@ class IntakeService:
         self.metrics = metrics
         self.recent = RecentIds(RECENT_IDS)
         self.feed = RejectionFeed()  # desks' own rejections (tthc.rejections.<commune>)
+        metrics.service.watch(lambda: self._nc)  # tthc_nats_connected
         self.ops = OpsServer(
             self.metrics.registry,
             settings.metrics_host,

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 
 from shared.context import CommandContext
-from shared.settings import redact_url
+from shared.errors import Unavailable
+from shared.natsutil import command_failure
 
 
 def register(subparsers: Any) -> None:
@@ -35,13 +36,11 @@ def cmd_status(args: argparse.Namespace, app: CommandContext) -> int:
     settings = app.settings
     try:
         data = collect_status(settings)
-    except Exception as exc:
-        reason = str(exc) or type(exc).__name__
-        print(
-            f"tthc status: error: cannot reach NATS at {redact_url(settings.nats_url)}: "
-            f"{reason} (check TTHC_NATS_URL)",
-            file=sys.stderr,
-        )
+    except Unavailable as exc:  # not reached: one line naming TTHC_NATS_URL
+        print(f"tthc status: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # reached, but a request failed: refused, or no answer
+        print(f"tthc status: error: {command_failure(exc, settings)}", file=sys.stderr)
         return 1
     if args.json:
         sys.stdout.write(orjson.dumps(data).decode() + "\n")
@@ -50,14 +49,14 @@ def cmd_status(args: argparse.Namespace, app: CommandContext) -> int:
     if not data["complete"]:
         db = data["database"] or {}
         print(
-            "tthc status: the figures are incomplete: "
-            + (
+            (
+                "tthc status: the figures are incomplete: "
                 f"{db['lost_messages']} hand-off message(s) of accepted events were gone "
                 "from the broker before the database applied them (docs/operations.md, "
                 "'Backup and restore')"
-                if "lost_messages" in db
-                else f"database error: {db.get('error')}"
-            ),
+            )
+            if "lost_messages" in db
+            else f"tthc status: error: {db.get('error')}",
             file=sys.stderr,
         )
         return 1
@@ -101,4 +100,7 @@ def print_status(data: dict[str, Any]) -> None:
                 f"  kept aside: {db['conflicts_seen']:,} conflicting duplicate(s), "
                 f"{db['set_aside']:,} unreadable or refused item(s)"
             )
-    print("all caught up" if data["all_caught_up"] else "work pending")
+    if db is not None and "error" in db:
+        print("unknown: the database cannot be read")
+    else:
+        print("all caught up" if data["all_caught_up"] else "work pending")

@@ -13,36 +13,23 @@ from typing import Any
 from services.aggregator import positions
 from services.aggregator.storage.engine import (
     database_missing,
-    describe_error,
     make_engine,
     schema_present,
 )
 from services.aggregator.storage.meta import counts, read_position
+from services.ops.failures import database_failure
 from shared import pipeline
+from shared.natsutil import connect_for_command
 from shared.settings import Settings, redact_url
 from shared.subjects import ACCEPTED_STREAM
 
 NATS_TIMEOUT = 5.0
 
 
-async def _quiet(_exc: Exception) -> None:
-    """Connection errors are reported once, by the caller."""
-
-
 async def _nats_status(settings: Settings) -> dict[str, Any]:
-    import nats
-
-    nc = await nats.connect(
-        servers=settings.nats_servers,
-        name="tthc-status",
-        connect_timeout=3,
-        allow_reconnect=False,
-        max_reconnect_attempts=1,  # nats-py: 0 would mean "retry the first connect forever"
-        reconnect_time_wait=0.2,
-        error_cb=_quiet,
-    )
+    nc = await connect_for_command(settings, "tthc-status")
     try:
-        return await pipeline.collect(nc.jetstream())
+        return await pipeline.collect(nc.jetstream(timeout=NATS_TIMEOUT))
     finally:
         await nc.close()
 
@@ -91,8 +78,12 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     try:
         database: dict[str, Any] | None = database_status(settings, accepted)
     except Exception as exc:  # NATS is the contract's part; the database is an extra
-        database = {"error": describe_error(exc)}
-    caught_up = all(c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in consumers)
+        database = {"error": database_failure(exc, settings.database_url)}
+    # Caught up only when the database says so too: one that cannot be read may lack
+    # anything (a wrong TTHC_DATABASE_URL must not read as "all caught up").
+    caught_up = all(
+        c["num_pending"] == 0 and c["num_ack_pending"] == 0 for c in consumers
+    ) and not (database and ("error" in database or database["missing_messages"]))
     complete = database is None or ("error" not in database and not database["lost_messages"])
     return {
         "nats_url": redact_url(settings.nats_url),

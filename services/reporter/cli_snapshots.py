@@ -32,29 +32,57 @@ def register(subparsers: Any) -> None:
     )
     sub = snap.add_subparsers(dest="snapshots_command", metavar="ACTION", parser_class=type(snap))
     sub.required = True
-    ls = sub.add_parser("list", help="latest revision of each snapshot")
+    ls = sub.add_parser(
+        "list",
+        help="latest revision of each snapshot",
+        description="The latest revision of each frozen snapshot, optionally of one unit or "
+        "period. A malformed period label or an unknown unit is an error (exit status 2).",
+    )
     unit_args(ls, required=False)
-    ls.add_argument("--period", default=None, help="only this period label")
+    ls.add_argument("--period", default=None, help=f"only this period ({PERIOD_HELP})")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(func=cmd_snapshots_list)
     show = sub.add_parser("show", help="one snapshot record (latest revision by default)")
     unit_args(show, required=True)
-    show.add_argument("--period", required=True)
-    show.add_argument("--revision", type=int, default=None)
+    show.add_argument("--period", required=True, help=f"the period ({PERIOD_HELP})")
+    show.add_argument(
+        "--revision", type=int, default=None, metavar="N", help="this revision (default: latest)"
+    )
     show.add_argument("--json", action="store_true", help="print the record as JSON")
     show.set_defaults(func=cmd_snapshots_show)
     diff = sub.add_parser("diff", help="figures that differ between two revisions")
     unit_args(diff, required=True)
-    diff.add_argument("--period", required=True)
+    diff.add_argument("--period", required=True, help=f"the period ({PERIOD_HELP})")
     diff.add_argument(
-        "--from", dest="rev_from", type=int, default=None, help="default: the one before --to"
+        "--from",
+        dest="rev_from",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the older revision (default: the one before --to)",
     )
-    diff.add_argument("--to", dest="rev_to", type=int, default=None, help="default: the latest")
-    diff.add_argument("--json", action="store_true")
+    diff.add_argument(
+        "--to",
+        dest="rev_to",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the newer revision (default: the latest)",
+    )
+    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     diff.set_defaults(func=cmd_snapshots_diff)
-    make = sub.add_parser("make", help="freeze a period now (a new revision where figures changed)")
+    make = sub.add_parser(
+        "make",
+        help="freeze a period now (a new revision where figures changed)",
+        description="Freeze a named period now for every unit with data (or one unit), as "
+        "the reporter does after the cut-off; a new revision only where the figures "
+        "changed. Notifications on NATS are best effort: an unreachable NATS is reported "
+        "on standard error after a few seconds, and the snapshots stay made.",
+    )
     unit_args(make, required=False)
-    make.add_argument("--period", required=True)
+    make.add_argument(
+        "--period", required=True, help="a named period: YYYY-MNN, YYYY-QN, YYYY-H1/H2, ..."
+    )
     make.add_argument(
         "--template",
         action="append",
@@ -64,6 +92,9 @@ def register(subparsers: Any) -> None:
     make.add_argument("--no-notify", action="store_true", help="do not publish on NATS")
     make.add_argument("--now", default=None, help=argparse.SUPPRESS)
     make.set_defaults(func=cmd_snapshots_make)
+
+
+PERIOD_HELP = "YYYY-MNN, YYYY-QN, YYYY-H1/H2, YYYY-9M, YYYY or YYYY-MM-DD..YYYY-MM-DD"
 
 
 def _store(settings: Settings) -> SnapshotStore:
@@ -83,9 +114,15 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_snapshots_list(args: argparse.Namespace, app: CommandContext) -> int:
+    from services.reporter.cli import period_of
+
     settings = app.settings
     kind = "commune" if args.commune else "province" if args.province else None
     code = args.commune or args.province
+    if kind is not None:
+        _unit_key(args, app)  # an unknown unit is an error, not "no snapshots"
+    if args.period is not None:
+        period_of(args.period, settings.calendar)  # a malformed label: exit status 2
     entries = _store(settings).list(kind, args.period, code)
     if args.json:
         _print_json(entries)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.domain.periods import KINDS
+from shared.opsmetrics import ServiceMetrics
 
 
 class ReporterMetrics:
@@ -12,6 +13,7 @@ class ReporterMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.service = ServiceMetrics(self.registry)  # process, build info, NATS connection
         self.snapshots = Counter(
             "tthc_reporter_snapshots_total",
             "Snapshot revisions made, by period kind",

@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
+from shared.errors import Unavailable
 from shared.logging import get_logger
-from shared.natsutil import connect
+from shared.natsutil import connect_for_command
 from shared.settings import Settings
 from shared.subjects import SNAPSHOTS_SUBJECT_PREFIX
 
@@ -35,20 +36,18 @@ async def publish_notifications(settings: Settings, records: Iterable[dict[str, 
     if not records:
         return
     try:
-        nc = await connect(
-            settings,
-            "tthc-snapshots-cli",
-            max_reconnect_attempts=0,
-            allow_reconnect=False,
-            connect_timeout=2,
-        )
-    except Exception as exc:
-        log.warning("snapshot_notify_failed", error=type(exc).__name__)
+        # Tried once, within a few seconds (never the reconnecting connect: its
+        # max_reconnect_attempts=0 retries the first connect for ever).
+        nc = await connect_for_command(settings, "tthc-snapshots-cli")
+    except Unavailable as exc:
+        log.warning("snapshot_notify_failed", error=str(exc))
         return
     try:
         for record in records:
             subject, body = snapshot_notification(record)
             await nc.publish(subject, body)
         await nc.flush(timeout=2)
+    except Exception as exc:  # best effort: the snapshots are made either way
+        log.warning("snapshot_notify_failed", error=str(exc) or type(exc).__name__)
     finally:
         await nc.close()

@@ -105,8 +105,13 @@ class ReporterService:
             settings.metrics_host,
             settings.metrics_port_for("reporter"),
             is_alive=lambda: self._task is None or not self._task.done(),
-            is_ready=lambda: self._ready,
+            is_ready=self._is_ready,
         )
+        self.metrics.service.watch(lambda: self._nc)  # tthc_nats_connected
+
+    def _is_ready(self) -> bool:
+        """Started, and connected to NATS (unless given a figures source of its own)."""
+        return self._ready and (self._nc is None or self.metrics.service.connected())
 
     # --- schedule state -----------------------------------------------------------
 

@@ -86,9 +86,10 @@ async def make_period_snapshots(
     on_saved: Callable[[dict[str, Any], bool], Any] | None = None,
     presentation: SnapshotDress | None = None,
 ) -> list[tuple[dict[str, Any], bool]]:
-    """Freeze the period's forms of every commune with data and of every province.
+    """Freeze the period's forms of every commune and province with data in the period.
 
-    Nothing is made when no unit has any data in the period (before the first event).
+    Nothing is made for a unit with no data (no case received, open or ended in the
+    period): a fresh deployment's first start freezes only the units that sent events.
     `only=(kind, code)` freezes one unit. Returns (record, created) per unit.
     """
     start, end = period.start_instant, period.end_instant
@@ -153,5 +154,6 @@ async def make_period_snapshots(
             if has_data(reply.communes[commune_code]):
                 await save_off_loop("commune", commune_code, await ask("commune", commune_code))
     for code, reply in provinces.items():
-        await save_off_loop("province", code, reply)
+        if has_data(reply.figures):  # a province none of whose communes sent: nothing
+            await save_off_loop("province", code, reply)
     return results

@@ -19,8 +19,10 @@ from typing import IO
 
 import orjson
 from nats.aio.client import Client
+from nats.js.errors import TooManyStalledMsgsError
 
 from services.simulator.generate import SimMessage
+from shared.errors import Unavailable
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 
@@ -137,7 +139,16 @@ async def publish_messages(
 
     for msg in messages:
         headers = {MSG_ID_HEADER: msg.msg_id} if msg.msg_id else None
-        future = await js.publish_async(msg.subject, encode(msg), headers=headers)
+        try:  # waits for room among the in-flight publishes, but not for ever
+            future = await js.publish_async(
+                msg.subject, encode(msg), headers=headers, wait_stall=ack_timeout
+            )
+        except TooManyStalledMsgsError:
+            raise Unavailable(
+                f"NATS acknowledged none of {len(in_flight):,} publishes for "
+                f"{ack_timeout:.0f} s: is the server up? check TTHC_NATS_URL "
+                f"({stats.acked:,} of {stats.published:,} acknowledged before)"
+            ) from None
         in_flight[future] = msg
         future.add_done_callback(settle)
         stats.published += 1
@@ -152,6 +163,9 @@ async def publish_messages(
             to_retry.append(in_flight.pop(future))
             future.cancel()
     for msg in to_retry:
+        if nc.is_closed:  # reconnects given up: the rest fail at once, not 1.5 s each
+            stats.failed += 1
+            continue
         headers = {MSG_ID_HEADER: msg.msg_id} if msg.msg_id else None
         stats.retried += 1
         for attempt in range(3):

@@ -83,6 +83,23 @@ def test_verify_fast_deep_and_repair(engine: Engine) -> None:
     assert all_rows(engine) == before
 
 
+def test_a_cases_province_is_kept_by_batches_and_rewritten_by_repair(engine: Engine) -> None:
+    """A case row keeps the province it was first stored with (its index is not rewritten
+    by each batch); after a registry change `verify` finds the rows and `--repair`
+    writes the new province."""
+    moved = lambda code: "99" if code == COMMUNE else province_of(code)  # noqa: E731
+    later = [p for p in story() if p["event_type"] != "received"][:1]
+    apply_batch(engine, items([{**p, "event_id": p["event_id"] + "-again"} for p in later]), moved)
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(case_state.c.province_code).where(case_state.c.commune_code == COMMUNE)
+        ).scalars().all()
+    assert kept and set(kept) == {province_of(COMMUNE)}
+    assert verify_fast(engine, moved).drift == len(kept)
+    assert verify_fast(engine, moved, repair=True).repaired == len(kept)
+    assert verify_fast(engine, moved).drift == 0
+
+
 def test_rebuild_rewrites_every_row_exactly(engine: Engine) -> None:
     """rebuild replaces every row by the fold of its events: the rows the batches wrote."""
     before = all_rows(engine)

@@ -25,6 +25,9 @@ EXPECTED_ALERTS = {
     "TthcSnapshotMissed",
     "TthcFiguresIncomplete",
     "TthcMessagesSetAside",
+    "TthcBrokerDisconnected",
+    "TthcOverdueSweepStalled",
+    "TthcJetStreamStorageNearLimit",
 }
 
 
@@ -47,7 +50,8 @@ def alert_names() -> set[str]:
 
 
 def test_every_planned_alert_exists() -> None:
-    """The rule file has the alerts of the runbook: down, lag, dead letters, overdue, silence, snapshots."""
+    """The rule file has the alerts of the runbook: down, broker lost, lag, dead letters,
+    overdue, sweep stalled, JetStream storage, silence, snapshots."""
     assert alert_names() == EXPECTED_ALERTS
 
 

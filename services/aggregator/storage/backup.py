@@ -8,6 +8,7 @@ aggregator from the broker's log (recovery.py).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -52,6 +53,9 @@ def backup(database_url: str, out: Path) -> Path:
             [pg_dump, "--format=custom", "--file", str(out), libpq],
             capture_output=True,
             text=True,
+            # An unreachable server is given up on after 10 s (libpq waits for ever
+            # otherwise); the dump itself takes as long as it takes.
+            env={**os.environ, "PGCONNECT_TIMEOUT": os.environ.get("PGCONNECT_TIMEOUT", "10")},
         )
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["failed"])[0][:200]

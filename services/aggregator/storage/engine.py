@@ -75,9 +75,21 @@ def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int =
             ),
         )
         return engine
+    # A server that does not answer is given up on after PG_CONNECT_TIMEOUT seconds
+    # (libpq waits for ever otherwise), unless the URL sets its own connect_timeout.
+    own = "connect_timeout" in make_url(url).query
+    connect_args = {} if own else {"connect_timeout": PG_CONNECT_TIMEOUT}
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        hide_parameters=True,
+        connect_args=connect_args,
     )
+
+
+PG_CONNECT_TIMEOUT = 10
 
 
 def describe_error(exc: BaseException) -> str:

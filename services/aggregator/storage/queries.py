@@ -3,11 +3,15 @@
 `read_communes(conn, communes, start, end)` reads, in three queries whatever the number
 of communes, what the figures of a window need of each commune:
 
-- the plain cases counted by group in the database (`sqlrules.PLAIN_GROUPS_SQL`),
-  turned into per-(agency, field) counts by the domain's `add_group`;
-- the other cases the window sees, rebuilt as `CaseSummary`s for `add_case` and the
-  anomaly report;
-- the distinct procedure codes (mã TTHC) per agency and `PROCEDURE_RULES` entry.
+- the plain cases counted by group in the database (`sqlrules.plain_groups_sql`),
+  turned into per-(agency, field) counts by the domain's `add_group`, each group with
+  its procedure codes (mã TTHC);
+- the other cases the window sees, rebuilt as `CaseSummary`s for `add_case`, the
+  anomaly report and their procedure codes;
+- the conflicting duplicates of the window.
+
+The distinct procedure codes per agency and `PROCEDURE_RULES` entry are the union of
+the groups' and the rebuilt cases'.
 
 Together they equal `compute_breakdown` / `anomaly_report` / `procedure_counts` over
 every case (tests compare them on random data, on SQLite and PostgreSQL). `figures_for`
@@ -16,17 +20,23 @@ answers a `FiguresRequest` from them, through a per-engine cache (`figcache.py`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
 
 from services.aggregator import positions
 from services.aggregator.storage.figcache import cache_of
 from services.aggregator.storage.meta import read_meta, read_position
 from services.aggregator.storage.rows import SUMMARY_COLUMNS, summary_from_row
-from services.aggregator.storage.sqlrules import PLAIN_GROUPS_SQL, PROCEDURE_CODES_SQL, RICH_WHERE
+from services.aggregator.storage.sqlrules import (
+    PROCEDURE_CATEGORICAL,
+    RICH_WHERE,
+    plain_groups_sql,
+)
 from shared.domain.case import CaseSummary
 from shared.domain.events import ALL_AGENCIES, DEFAULT_AGENCY
 from shared.domain.figures import (
@@ -42,7 +52,7 @@ from shared.domain.figures import (
     empty_counts,
     sum_anomaly_reports,
 )
-from shared.domain.figures.rules import PROCEDURE_RULES
+from shared.domain.figures.rules import PROCEDURE_RULES, SEEN
 from shared.domain.timeutil import format_instant
 from shared.ports import FiguresReply, FiguresRequest
 from shared.registry import UnitRegistry
@@ -93,35 +103,66 @@ def read_communes(
     if not communes:
         return out
     params = {"communes": list(communes), "start": start, "end": end}
-    result = conn.execute(PLAIN_GROUPS_SQL, params)
+    found: dict[str, dict[str, dict[str, set[str]]]] = {}  # commune -> agency -> rule -> codes
+    result = conn.execute(plain_groups_sql(conn.dialect.name), params)
     names = list(result.keys())
     for row in _rows(result):
         group = dict(zip(names, row, strict=True))
-        cells = out[group["commune_code"]].cells
-        add_group(_cell(cells, cell_of(group["agency"], group["field"])), group)
+        commune, agency = group["commune_code"], group["agency"] or DEFAULT_AGENCY
+        add_group(_cell(out[commune].cells, cell_of(group["agency"], group["field"])), group)
+        codes = group["procedures"]
+        if codes:
+            _add_procedures(found, commune, agency, group, codes)
     for row in _rows(conn.execute(_RICH_SQL, params)):
         case = summary_from_row(row)
         data = out[case.commune_code]
         data.rich.append(case)
         add_case(_cell(data.cells, cell_of(case.agency, case.field)), case, start, end)
+        if case.procedure_code is not None:
+            for rule in PROCEDURE_RULES:
+                if all(c.holds(case, start, end) for c in (*SEEN, *rule.when)):
+                    agencies = found.setdefault(case.commune_code, {})
+                    by_rule = agencies.setdefault(case.agency or DEFAULT_AGENCY, {})
+                    by_rule.setdefault(rule.key, set()).add(case.procedure_code)
     for row in _rows(conn.execute(_CONFLICTS_SQL, params)):
         out[row[1]].conflicts.append(row)
-    _read_procedures(conn, out, params)
-    return out
-
-
-def _read_procedures(conn: Connection, out: dict[str, CommuneData], params: dict) -> None:
-    found: dict[str, dict[str, dict[str, set[str]]]] = {}
-    for commune, agency, code, *flags in _rows(conn.execute(PROCEDURE_CODES_SQL, params)):
-        by_rule = found.setdefault(commune, {}).setdefault(agency or DEFAULT_AGENCY, {})
-        for key, flag in zip(_PROCEDURE_KEYS, flags, strict=True):
-            if flag:
-                by_rule.setdefault(key, set()).add(code)
     for commune, agencies in found.items():
         out[commune].procedures = {
             agency: {key: frozenset(codes) for key, codes in rules.items()}
             for agency, rules in agencies.items()
         }
+    return out
+
+
+def _add_procedures(
+    found: dict[str, dict[str, dict[str, set[str]]]],
+    commune: str,
+    agency: str,
+    group: dict[str, Any],
+    codes: str | list[str],
+) -> None:
+    """A group's procedure codes (a JSON array: SQLite's text, PostgreSQL's list) under
+    each procedure rule its dimensions meet (the instant ones were the SQL filter)."""
+    listed = orjson.loads(codes) if isinstance(codes, str) else codes
+    if not listed:
+        return
+    by_rule = found.setdefault(commune, {}).setdefault(agency, {})
+    for key in _procedure_keys(tuple([group[a] for a in _PROCEDURE_ATTRS])):
+        by_rule.setdefault(key, set()).update(listed)
+
+
+_PROCEDURE_ATTRS = tuple(dict.fromkeys(c.attr for _k, cs in PROCEDURE_CATEGORICAL for c in cs))
+
+
+@functools.cache
+def _procedure_keys(values: tuple[Any, ...]) -> tuple[str, ...]:
+    """The procedure rules a group with these categorical values meets (few distinct)."""
+    of = dict(zip(_PROCEDURE_ATTRS, values, strict=True))
+    return tuple(
+        key
+        for key, categorical in PROCEDURE_CATEGORICAL
+        if all(of[c.attr] in c.values for c in categorical)
+    )
 
 
 def _selected(agency: str, case_agency: str) -> bool:

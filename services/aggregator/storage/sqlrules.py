@@ -3,10 +3,9 @@
 
 - `condition_sql`: an instant or categorical condition as a SQL predicate, with the
   bind parameters `:start` and `:end`.
-- `PLAIN_GROUPS_SQL`: plain cases the window sees, grouped by the unit and the
-  rules' categorical dimensions, with one count per `PlainFilter` (named columns).
-- `PROCEDURE_CODES_SQL`: the procedure codes (mã TTHC) received in the window, with the
-  `PROCEDURE_RULES` entries each meets.
+- `plain_groups_sql(dialect)`: plain cases the window sees, grouped by the unit and
+  the rules' categorical dimensions, with one count per `PlainFilter` (named columns)
+  and the group's procedure codes (mã TTHC) the `PROCEDURE_RULES` may count.
 - `LIVE_RULES_SQL`: every rule counted over all cases at the moment of asking, each
   story condition read from the columns that hold it *after the last event* (`waiting`,
   `apology_count`): exact when the window ends after every case's last event, as the
@@ -77,25 +76,65 @@ DIMENSIONS_SQL = ", ".join(GROUP_DIMENSIONS)
 _FILTERS_SQL = ",\n       ".join(
     f"count(*) FILTER (WHERE {_all(f.conditions)}) AS {f.name}" for f in PLAIN_FILTERS
 )
-_GROUPED = f"""SELECT commune_code, {DIMENSIONS_SQL},
-       {_FILTERS_SQL}
+def _procedure_rules() -> tuple[str, tuple[tuple[str, tuple[Is, ...]], ...]]:
+    """`PROCEDURE_RULES` split: their shared instant conditions (as SQL) and each rule's
+    categorical ones (evaluated on a group's dimensions)."""
+    instants = {tuple(c for c in r.when if not isinstance(c, Is)) for r in PROCEDURE_RULES}
+    if len(instants) != 1:
+        raise ValueError("PROCEDURE_RULES must share their instant conditions")
+    categorical = tuple(
+        (r.key, tuple(c for c in r.when if isinstance(c, Is))) for r in PROCEDURE_RULES
+    )
+    return _all(next(iter(instants))), categorical
+
+
+PROCEDURE_FILTER_SQL, PROCEDURE_CATEGORICAL = _procedure_rules()
+# The distinct procedure codes (mã TTHC) of a group's cases that meet the procedure
+# rules' instant conditions, as a JSON array (any character a code may hold is safe).
+_PROCEDURES_AGGREGATE = {
+    "sqlite": "json_group_array(DISTINCT procedure_code)",
+    "postgresql": "json_agg(DISTINCT procedure_code)",
+}
+
+
+def plain_groups_sql(dialect: str) -> TextClause:
+    """Plain cases (no waits, letters or anomalies: `summary IS NULL`), read from the
+    partial covering index `ix_case_state_plain` in group order; then the cases that only
+    waited (no letter, no anomaly) and ended inside the window: once ended, a wait
+    changes nothing in the figures (every rule reading a wait requires the case open at
+    the end, a property of the rule table its tests check). `count(*) FILTER (WHERE
+    ...)` (SQLite 3.30+, PostgreSQL): a third faster on SQLite than `sum(CASE ...)`.
+
+    Each group also lists its procedure codes received in the window (`procedures`):
+    the e-government rows' distinct codes come with the counts, from the same index
+    (a query of their own sorted every row the window sees: 561 ms for Hà Nội's 126
+    communes over a year, against 26 ms this way)."""
+    return _PLAIN_GROUPS[dialect]
+
+
+def _plain_groups(dialect: str) -> TextClause:
+    aggregate = _PROCEDURES_AGGREGATE[dialect]
+    procedures = (
+        f"{aggregate} FILTER (WHERE procedure_code IS NOT NULL AND {PROCEDURE_FILTER_SQL})"
+        " AS procedures"
+    )
+    grouped = f"""SELECT commune_code, {DIMENSIONS_SQL},
+       {_FILTERS_SQL},
+       {procedures}
 FROM case_state
 WHERE commune_code IN :communes AND {{where}} AND {SEEN_SQL}
 GROUP BY commune_code, {DIMENSIONS_SQL}"""
+    return text(
+        grouped.format(where="summary IS NULL")
+        + "\nUNION ALL\n"
+        + grouped.format(
+            where="summary IS NOT NULL AND apology_count = 0 AND anomaly_count = 0"
+            " AND ended_at < :end"
+        )
+    ).bindparams(bindparam("communes", expanding=True))
 
-# Plain cases (no waits, letters or anomalies: `summary IS NULL`), read from the partial
-# covering index `ix_case_state_plain` in group order; then the cases that only waited
-# (no letter, no anomaly) and ended inside the window: once ended, a wait changes
-# nothing in the figures (every rule reading a wait requires the case open at the end,
-# a property of the rule table its tests check). `count(*) FILTER (WHERE ...)`
-# (SQLite 3.30+, PostgreSQL): a third faster on SQLite than `sum(CASE ...)`.
-PLAIN_GROUPS_SQL: TextClause = text(
-    _GROUPED.format(where="summary IS NULL")
-    + "\nUNION ALL\n"
-    + _GROUPED.format(
-        where="summary IS NOT NULL AND apology_count = 0 AND anomaly_count = 0 AND ended_at < :end"
-    )
-).bindparams(bindparam("communes", expanding=True))
+
+_PLAIN_GROUPS = {dialect: _plain_groups(dialect) for dialect in _PROCEDURES_AGGREGATE}
 
 # The cases the groups do not count that the window sees, or with anomalies: those
 # with waits, letters or anomalies, except the ones that only waited and ended inside
@@ -103,21 +142,6 @@ PLAIN_GROUPS_SQL: TextClause = text(
 RICH_WHERE = f"""commune_code IN :communes AND summary IS NOT NULL
   AND (({SEEN_SQL}) OR anomaly_count > 0)
   AND (apology_count > 0 OR anomaly_count > 0 OR ended_at IS NULL OR ended_at >= :end)"""
-
-
-def _flag(rule: Rule) -> str:
-    return f"max(CASE WHEN {_all(rule.when)} THEN 1 ELSE 0 END) AS {rule.key}"
-
-
-# One row per (commune, agency, procedure code) received in the window, with 1 or 0 per
-# `PROCEDURE_RULES` entry: whether any of its cases meets the rule. Distinct codes of any
-# set of communes and agencies are unions of these (they do not add up over communes).
-PROCEDURE_CODES_SQL: TextClause = text(
-    f"SELECT commune_code, agency, procedure_code, {', '.join(_flag(r) for r in PROCEDURE_RULES)}\n"
-    "FROM case_state WHERE commune_code IN :communes AND procedure_code IS NOT NULL\n"
-    f"  AND received_at >= :start AND {SEEN_SQL}\n"
-    "GROUP BY commune_code, agency, procedure_code"
-).bindparams(bindparam("communes", expanding=True))
 
 
 def _live(rule: Rule) -> str:

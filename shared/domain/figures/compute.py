@@ -53,16 +53,29 @@ def _held(case: CaseSummary, start: Instant, end: Instant) -> list[bool] | None:
     return held if all(held[i] for i in _SEEN) else None
 
 
+# The truth of every condition -> the rules that hold (key, letters): a national pass
+# meets a few hundred distinct combinations in 100,000 cases.
+_RULES_BY_HELD: dict[tuple[bool, ...], tuple[tuple[str, bool], ...]] = {}
+
+
+def _rules_holding(held: tuple[bool, ...]) -> tuple[tuple[str, bool], ...]:
+    found = _RULES_BY_HELD.get(held)
+    if found is None:
+        found = tuple(
+            (key, letters) for key, when, letters in _RULES if all(held[i] for i in when)
+        )
+        if len(_RULES_BY_HELD) < 100_000:  # bounded, whatever the data
+            _RULES_BY_HELD[held] = found
+    return found
+
+
 def add_case(counts: Counts, case: CaseSummary, start: Instant, end: Instant) -> None:
     """Add one case's contribution to the figures of `[start, end)` (end already clipped)."""
     held = _held(case, start, end)
     if held is None:
         return
-    for key, when, letters in _RULES:
-        if all(held[i] for i in when):
-            counts[key] += (
-                sum(1 for a in case.apologies if start <= a < end) if letters else 1
-            )
+    for key, letters in _rules_holding(tuple(held)):
+        counts[key] += sum(1 for a in case.apologies if start <= a < end) if letters else 1
 
 
 def compute_figures(
