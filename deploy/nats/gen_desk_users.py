@@ -5,9 +5,12 @@ Each commune's desk software gets the user `desk-<commune>` whose only rights ar
 
 - publish on `tthc.events.<commune>.>` (its own events, nothing else: not another
   commune's subjects, not the JetStream API, not the project's internal subjects);
-- subscribe on `_INBOX_<commune>.>`, so a JetStream publish can receive its ack. The
-  desk connects with that inbox prefix (nats-py: `inbox_prefix="_INBOX_<commune>"`),
-  and cannot read anyone else's replies.
+- publish on `tthc.rejections.<commune>`: the request for its own rejected messages,
+  answered by intake (services/intake/feed.py); never another commune's;
+- subscribe on `_INBOX_<commune>.>`, so a JetStream publish can receive its ack and a
+  request its reply. The desk connects with that inbox prefix (nats-py:
+  `inbox_prefix="_INBOX_<commune>"`, nats.js: `inboxPrefix`), and cannot read anyone
+  else's replies.
 
 Usage:
 
@@ -35,7 +38,7 @@ from pathlib import Path
 
 BEGIN = "# BEGIN DESK USERS"
 END = "# END DESK USERS"
-COMMUNE_RE = re.compile(r"^\d{5}$")
+COMMUNE_RE = re.compile(r"[0-9]{5}\Z")  # ASCII digits only: the code is a subject token
 INDENT = "      "
 
 
@@ -49,6 +52,11 @@ def inbox_prefix(commune: str) -> str:
     return f"_INBOX_{commune}"
 
 
+def rejections_subject(commune: str) -> str:
+    """Where a commune's desk asks intake for its own rejected messages."""
+    return f"tthc.rejections.{commune}"
+
+
 def user_entry(commune: str, secret: str) -> str:
     """One nats-server user entry (two lines) for a commune's desk."""
     if not COMMUNE_RE.match(commune):
@@ -56,7 +64,7 @@ def user_entry(commune: str, secret: str) -> str:
     return (
         f'{INDENT}{{ user: {desk_user(commune)}, password: "{secret}",\n'
         f"{INDENT}  permissions: {{ publish: {{ allow: "
-        f'["tthc.events.{commune}.>"] }}, '
+        f'["tthc.events.{commune}.>", "{rejections_subject(commune)}"] }}, '
         f'subscribe: {{ allow: ["{inbox_prefix(commune)}.>"] }} }} }}'
     )
 

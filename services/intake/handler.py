@@ -25,7 +25,7 @@ from shared import handoff
 from shared.domain.timeutil import format_instant
 from shared.domain.validation import Accepted, CommuneLookup, validate
 from shared.handoff import HandoffEvent
-from shared.subjects import REJECTED_PREFIX
+from shared.subjects import rejected_subject
 
 HANDOFF_SUBJECT = handoff.SUBJECT
 
@@ -188,7 +188,7 @@ def rejected_message(
         if len(body) > room:
             headers["Tthc-Truncated-From"] = str(len(body))
             body = body[: max(room, 0)]
-    return REJECTED_PREFIX + item.reason, body, headers
+    return rejected_subject(item.reason, msg.subject), body, headers
 
 
 # Header values are printable ASCII: anything else in a subject is percent-encoded (and

@@ -64,7 +64,7 @@ def _entry(raw: Any) -> RejectedEntry:
         original_headers = orjson.loads(headers.get("Tthc-Original-Headers", "{}"))
     except orjson.JSONDecodeError:
         original_headers = {}
-    reason = headers.get("Tthc-Reason") or raw.subject[len(REJECTED_PREFIX) :]
+    reason = headers.get("Tthc-Reason") or raw.subject[len(REJECTED_PREFIX) :].split(".")[0]
     original_seq = headers.get("Tthc-Original-Seq", "")
     return RejectedEntry(
         seq=raw.seq,
@@ -86,18 +86,38 @@ def _subject(headers: dict[str, str]) -> str:
 
 
 async def iter_rejected(
-    js: JetStreamContext, reason: str | None = None, after_seq: int = 0
+    js: JetStreamContext,
+    reason: str | None = None,
+    after_seq: int = 0,
+    commune: str | None = None,
 ) -> AsyncIterator[RejectedEntry]:
-    """Every rejected message (of one reason when given), oldest first."""
-    subject = REJECTED_PREFIX + reason if reason else REJECTED_PREFIX + ">"
-    seq = after_seq + 1
+    """Every rejected message (of one reason, of one commune, when given), oldest first.
+
+    Dead letters are `tthc.rejected.<reason>.<commune>`; those written before the commune
+    token was added are `tthc.rejected.<reason>` and belong to no commune."""
+    if commune is not None:
+        subjects = [f"{REJECTED_PREFIX}{reason or '*'}.{commune}"]
+    elif reason is not None:
+        subjects = [REJECTED_PREFIX + reason, f"{REJECTED_PREFIX}{reason}.*"]
+    else:
+        subjects = [REJECTED_PREFIX + ">"]
+    heads = {s: await _next_on(js, s, after_seq + 1) for s in subjects}
     while True:
-        try:
-            raw = await js.get_msg(REJECTED_STREAM, seq=seq, subject=subject, next=True)
-        except NotFoundError:
+        live = [(raw.seq, s) for s, raw in heads.items() if raw is not None]
+        if not live:
             return
+        _, subject = min(live)
+        raw = heads[subject]
         yield _entry(raw)
-        seq = raw.seq + 1
+        heads[subject] = await _next_on(js, subject, raw.seq + 1)
+
+
+async def _next_on(js: JetStreamContext, subject: str, seq: int) -> Any:
+    """The first message on `subject` at or after `seq`, or None."""
+    try:
+        return await js.get_msg(REJECTED_STREAM, seq=seq, subject=subject, next=True)
+    except NotFoundError:
+        return None
 
 
 async def get_rejected(js: JetStreamContext, seq: int) -> RejectedEntry | None:

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from services.intake.feed import RejectionFeed
 from services.intake.handler import (
     HANDOFF_SUBJECT,
     Incoming,
@@ -120,6 +121,7 @@ class IntakeService:
         self.registry = registry
         self.metrics = metrics
         self.recent = RecentIds(RECENT_IDS)
+        self.feed = RejectionFeed()  # desks' own rejections (tthc.rejections.<commune>)
         metrics.service.watch(lambda: self._nc)  # tthc_nats_connected
         self.ops = OpsServer(
             self.metrics.registry,
@@ -159,6 +161,7 @@ class IntakeService:
             pending_msgs_limit=pending,
             pending_bytes_limit=512 * 1024 * 1024,
         )
+        await self.feed.start(self._nc, self._js)
         self._task = asyncio.create_task(self._run(), name="intake-batches")
 
     async def stop(self) -> None:
@@ -167,6 +170,7 @@ class IntakeService:
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
+        await self.feed.stop()
         self._nonempty.set()
         self._full.set()
         if self._task is not None:

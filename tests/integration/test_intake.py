@@ -192,7 +192,9 @@ async def test_each_invalid_kind_is_rejected_and_kept_byte_for_byte(
     for m in rejected:
         original_seq = int(m.headers["Tthc-Original-Seq"])
         reason, raw, subject = sent[original_seq]
-        assert m.subject == f"tthc.rejected.{reason}"
+        # tthc.rejected.<reason>.<commune of the subject published on>
+        commune = subject.split(".")[2]
+        assert m.subject == f"tthc.rejected.{reason}.{commune}"
         assert m.headers["Tthc-Reason"] == reason
         assert m.data == raw
         assert m.headers["Tthc-Original-Subject"] == subject

@@ -275,3 +275,37 @@ async def test_services_can_do_their_jobs_and_no_more(
     await rep_nc.flush()
     assert await rep.violation(f"$JS.API.CONSUMER.MSG.NEXT.{EVENTS_STREAM}")
     assert not any("tthc.snapshots" in e for e in rep.errors)
+
+
+async def test_desks_ask_intake_for_their_rejections_and_intake_only_answers(
+    secured_server: LocalNatsServer, tmp_path: Path, conns: list[Conn]
+) -> None:
+    """A desk may request tthc.rejections.<its commune> (not another's); intake may serve
+    those requests, read TTHC_REJECTED message by message and answer on the desk's inbox,
+    but never publish to a desk's inbox unasked."""
+    settings = make_settings(tmp_path, secured_server.url)
+    intake, intake_nc = await connect(
+        conns, secured_server, "intake", PASSWORDS["TTHC_NATS_INTAKE_PASSWORD"]
+    )
+    ijs = intake_nc.jetstream()
+    await ensure_streams(ijs, settings)
+    await ijs.publish(f"tthc.rejected.bad_type.{OWN}", b"{}")
+    assert (await ijs.get_msg("TTHC_REJECTED", seq=1)).subject == f"tthc.rejected.bad_type.{OWN}"
+
+    async def answer(request) -> None:
+        await request.respond(b'{"rejections": []}')
+
+    await intake_nc.subscribe("tthc.rejections.*", queue="tthc-intake", cb=answer)
+    await intake_nc.flush()
+    desk, nc = await connect(
+        conns, secured_server, f"desk-{OWN}", "desk-own-pw", inbox_prefix=f"_INBOX_{OWN}"
+    )
+    reply = await nc.request(f"tthc.rejections.{OWN}", b"", timeout=5)
+    assert reply.data == b'{"rejections": []}'
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await nc.request(f"tthc.rejections.{OTHER}", b"", timeout=1)
+    assert await desk.violation(f"tthc.rejections.{OTHER}")
+
+    await intake_nc.publish(f"_INBOX_{OWN}.unasked", b"{}")
+    await intake_nc.flush()
+    assert await intake.violation(f"_INBOX_{OWN}.unasked")

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import nats
 import orjson
@@ -20,7 +21,13 @@ from hypothesis import strategies as st
 from shared import handoff
 from shared.domain.validation import REASONS
 from shared.natsserver import LocalNatsServer
-from shared.subjects import ACCEPTED_STREAM, EVENTS_STREAM, INTAKE_CONSUMER, REJECTED_STREAM
+from shared.subjects import (
+    ACCEPTED_STREAM,
+    EVENTS_STREAM,
+    INTAKE_CONSUMER,
+    REJECTED_STREAM,
+    commune_token,
+)
 from tests.kits.reliability import COMMUNES, Proc, publish, service_env
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
@@ -161,7 +168,12 @@ def test_fuzzed_messages_are_counted_or_rejected_and_kept(running_intake, batch)
     )  # byte for byte
     for m in new_rejected:
         assert m.headers["Tthc-Reason"] in REASONS
-        assert m.subject == "tthc.rejected." + m.headers["Tthc-Reason"]
+        reason, commune = m.subject.removeprefix("tthc.rejected.").split(".")
+        assert reason == m.headers["Tthc-Reason"]
+        original = m.headers["Tthc-Original-Subject"]
+        if m.headers.get("Tthc-Original-Subject-Encoding") == "percent":
+            original = unquote(original)
+        assert commune == (commune_token(original) or "none")
     want = Counter(e for _, e in bad if e != "?")
     have = Counter(m.headers["Tthc-Reason"] for m in new_rejected)
     assert not want - have, (want, have)

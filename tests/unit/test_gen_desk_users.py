@@ -13,12 +13,15 @@ gen = load_generator()
 
 
 def test_entry_allows_only_own_subjects_and_inbox() -> None:
-    """A desk user publishes on tthc.events.<commune>.> and reads only its inbox prefix."""
+    """A desk user publishes on tthc.events.<commune>.> and its rejections request
+    tthc.rejections.<commune>, and reads only its inbox prefix."""
     entry = gen.user_entry("16096", "pw")
     assert 'user: desk-16096, password: "pw"' in entry
-    assert '["tthc.events.16096.>"]' in entry and '["_INBOX_16096.>"]' in entry
-    with pytest.raises(ValueError, match="5 digits"):
-        gen.user_entry("1609", "pw")
+    assert '["tthc.events.16096.>", "tthc.rejections.16096"]' in entry
+    assert '["_INBOX_16096.>"]' in entry
+    for bad in ("1609", "160960", "16096\n", "１６０９６", "1609a"):
+        with pytest.raises(ValueError, match="5 digits"):
+            gen.user_entry(bad, "pw")
 
 
 def test_block_replaces_only_between_markers() -> None:

@@ -112,11 +112,28 @@ def test_rejected_message_keeps_bytes_and_headers() -> None:
     """The dead letter carries the original bytes, reason and provenance headers."""
     m = Incoming("tthc.events.16000.x", b"\x00raw", {"A": "b"}, 42, TS)
     subject, body, headers = rejected_message(RejectedItem(m, "invalid_json", "not\nJSON"), 0)
-    assert subject == "tthc.rejected.invalid_json" and body == b"\x00raw"
+    assert subject == "tthc.rejected.invalid_json.16000" and body == b"\x00raw"
     assert headers["Nats-Msg-Id"] == "rejected-42"
     assert headers["Tthc-Original-Seq"] == "42" and headers["Tthc-Detail"] == "not JSON"
     assert orjson.loads(headers["Tthc-Original-Headers"]) == {"A": "b"}
     assert headers["Tthc-Rejected-At"] == "1970-01-01T07:00:00+07:00"
+
+
+def test_rejected_subject_names_the_commune_the_message_was_published_for() -> None:
+    """tthc.rejected.<reason>.<commune of the subject>: `none` when it names no commune."""
+    cases = {
+        "tthc.events.16000.received": "tthc.rejected.bad_type.16000",
+        "tthc.events.00004.a.b.c": "tthc.rejected.bad_type.00004",
+        "tthc.events.16000": "tthc.rejected.bad_type.16000",
+        "tthc.events.160.received": "tthc.rejected.bad_type.none",
+        "tthc.events.１６０００.received": "tthc.rejected.bad_type.none",
+        "tthc.events.16000x.received": "tthc.rejected.bad_type.none",
+        "other.16000.received": "tthc.rejected.bad_type.none",
+        "": "tthc.rejected.bad_type.none",
+    }
+    for original, expected in cases.items():
+        m = Incoming(original, b"{}", None, 1, TS)
+        assert rejected_message(RejectedItem(m, "bad_type", "x"), 0)[0] == expected
 
 
 def test_recent_ids_forget_the_oldest() -> None:
