@@ -5,7 +5,7 @@ is read by a plain nats-py core subscription with a callback that only appends t
 message to an in-memory buffer. A batch task takes up to TTHC_BATCH_SIZE messages (or
 what arrived within TTHC_BATCH_WAIT_MS of the first), validates them, publishes the
 accepted ones as one `tthc.accepted.batch` message (split under 900 KiB) and each
-rejected one to `tthc.rejected.<reason>`, awaits every JetStream publish ack, and only
+rejected one to `tthc.rejected.<reason>.<commune>`, awaits every JetStream publish ack, and only
 then acknowledges the source messages (explicit acks). A failed publish leaves the
 batch unacknowledged and is retried with back-off; the batch is never half-acked.
 """
