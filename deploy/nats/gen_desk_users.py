@@ -22,7 +22,13 @@ Usage:
 Passwords are random (`secrets`), kept in the credentials CSV (mode 0600; hand each
 desk its own line): running again reuses the passwords already in that file, so adding
 a commune does not change the others'. With `--bcrypt` (needs the `bcrypt` package) the
-configuration holds bcrypt hashes instead of the passwords. Standard library otherwise.
+configuration holds bcrypt hashes instead of the passwords.
+
+Every code must be a commune of the unit registry in force (the built-in 2025 registry,
+or `TTHC_REGISTRY_FILE`): run the script with the Python tthc is installed in (for
+example `.venv/bin/python`). Passwords are never written into a file git tracks (the
+repository's own `accounts.conf`): copy it where the deployment keeps it first. Files
+are written with LF line endings on every system.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import csv
 import os
 import re
 import secrets
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -102,11 +109,38 @@ def read_credentials(path: Path) -> dict[str, str]:
         return {row["commune_code"]: row["password"] for row in csv.DictReader(f)}
 
 
+def unknown_communes(communes: Iterable[str]) -> list[str]:
+    """The codes that are not communes of the unit registry in force."""
+    try:
+        from shared.registry import load_registry
+    except ImportError as exc:
+        raise SystemExit(
+            "gen_desk_users.py checks the codes against tthc's unit registry: run it with "
+            "the Python tthc is installed in (for example .venv/bin/python)"
+        ) from exc
+    registry = load_registry(os.environ.get("TTHC_REGISTRY_FILE") or None)
+    return sorted(c for c in set(communes) if c not in registry.communes)
+
+
+def tracked_by_git(path: Path) -> bool:
+    """Whether git tracks this file (it is in a work tree and committed or staged)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(path.resolve().parent), "ls-files", "--error-unmatch", path.name],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False  # no git here: nothing tracks it
+    return done.returncode == 0
+
+
 def write_credentials(path: Path, passwords: dict[str, str]) -> None:
     """commune_code,user,inbox_prefix,password; readable by the owner only."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["commune_code", "user", "inbox_prefix", "password"])
         for commune in sorted(passwords):
             writer.writerow(
@@ -141,14 +175,28 @@ def main(argv: list[str] | None = None) -> int:
     bad = [c for c in communes if not COMMUNE_RE.match(c)]
     if bad or not communes:
         parser.error(f"need 5-digit commune codes; bad: {bad}" if bad else "no communes given")
+    unknown = unknown_communes(communes)
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (
+            f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        )
+        parser.error(
+            f"not communes of the unit registry: {shown} (TTHC_REGISTRY_FILE to use another)"
+        )
+    if args.config and not args.bcrypt and tracked_by_git(args.config):
+        parser.error(
+            f"{args.config} is tracked by git: its desk passwords would go into the repository. "
+            "Copy it where the deployment keeps it (for example /etc/nats/accounts.conf) and "
+            "pass the copy, or use --bcrypt"
+        )
 
     known = read_credentials(args.credentials) if args.credentials else {}
     passwords = {c: known.get(c) or secrets.token_urlsafe(24) for c in communes}
     block = users_block(communes, passwords, _bcrypt_hasher() if args.bcrypt else None)
     if args.config:
-        args.config.write_text(
-            replace_block(args.config.read_text(encoding="utf-8"), block), encoding="utf-8"
-        )
+        text = replace_block(args.config.read_text(encoding="utf-8"), block)
+        with args.config.open("w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
     else:
         print(block)
     if args.credentials:

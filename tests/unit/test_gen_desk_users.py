@@ -60,3 +60,38 @@ def test_cli_rejects_bad_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         gen.main(["123"])
     assert exc.value.code == 2
+
+
+def test_cli_refuses_codes_outside_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    """Five digits are not enough: 99999 is no commune of the registry (exit status 2)."""
+    with pytest.raises(SystemExit) as exc:
+        gen.main(["00004", "99999"])
+    assert exc.value.code == 2
+    assert "99999" in capsys.readouterr().err
+
+
+def test_cli_never_writes_passwords_into_a_tracked_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The repository's accounts.conf (tracked by git) is refused, and so is any tracked
+    copy; an untracked copy is written, with LF line endings in it and in the CSV."""
+    import subprocess
+
+    with pytest.raises(SystemExit) as exc:
+        gen.main(["00004", "--config", str(ACCOUNTS)])
+    assert exc.value.code == 2 and "tracked by git" in capsys.readouterr().err
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    conf = repo / "accounts.conf"
+    conf.write_bytes(ACCOUNTS.read_bytes().replace(b"\n", b"\r\n"))
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "accounts.conf"], check=True)
+    with pytest.raises(SystemExit):
+        gen.main(["00004", "--config", str(conf)])
+    assert conf.read_bytes().count(b"\r\n") > 0  # untouched
+    copy = tmp_path / "accounts.conf"
+    copy.write_bytes(conf.read_bytes())
+    creds = tmp_path / "desks.csv"
+    assert gen.main(["00004", "--config", str(copy), "--credentials", str(creds)]) == 0
+    assert b"\r" not in copy.read_bytes() and b"desk-00004" in copy.read_bytes()
+    assert b"\r" not in creds.read_bytes()
