@@ -1,4 +1,4 @@
-"""docs/asyncapi.json and docs/event.schema.json: generated from services/asyncapi.py,
+"""docs/asyncapi.json and docs/event.schema.json: generated from services/asyncapi/,
 current, from one source, and shaped as a desk vendor needs them (the desk's point of
 view, nothing internal, every header, parameter and security scheme declared).
 
