@@ -333,6 +333,19 @@ def stop_services(procs: dict[str, subprocess.Popen]) -> dict[str, int | None]:
     return codes
 
 
+def slow_batches(workdir: Path) -> list[dict]:
+    """The aggregator's `slow_batch` warnings in the services' logs (JSON lines)."""
+    found = []
+    for path in sorted(workdir.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"slow_batch"' not in line or "{" not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                record = json.loads(line[line.index("{") :])
+                found.append({k: record.get(k) for k in ("seconds", "events", "steps")})
+    return found
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak resident set) of a running process, MB."""
     with contextlib.suppress(OSError):
@@ -583,11 +596,22 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
             await wait_ready(base, procs)
             await wait_ready(base + 1, procs)
             print(f"publishing {n:,} events at {args.rate:,.0f}/s ...", file=sys.stderr, flush=True)
-            pids = {name: proc.pid for name, proc in procs.items()}
+            pids: dict[str, int] = {}
             if server.process is not None:
                 pids["nats-server"] = server.process.pid
             pids["bench (publisher)"] = os.getpid()
-            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+            def cpu_now() -> dict[str, float]:
+                # the services by name (`run all`'s children included), then the others
+                used = service_cpu(procs)
+                if args.db == "postgres" and (pg := postgres_cpu()) is not None:
+                    used["postgres"] = pg
+                for name, pid in pids.items():
+                    if (seconds := cpu_seconds(pid)) is not None:
+                        used[name] = seconds
+                return used
+
+            cpu_before = cpu_now()
             wall_before = time.monotonic()
             stats = await publish(
                 server.url,
@@ -598,15 +622,14 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
             await wait_drained(server.url, procs, timeout=600)
             wall = time.monotonic() - wall_before
             cpu_share = {
-                name: round((after - before) / wall, 2)
-                for name, pid in pids.items()
-                if (before := cpu_before[name]) is not None
-                and (after := cpu_seconds(pid)) is not None
+                name: round((after - cpu_before.get(name, 0.0)) / wall, 2)
+                for name, after in cpu_now().items()
             }
             text = scrape(base + 1)
             intake_text = scrape(base)
         finally:
             codes = stop_services(procs)
+        stalls = slow_batches(workdir)
     buckets = histogram(text, "tthc_event_to_figure_latency_seconds")
     stages = {}
     for label, source, name, scale in (
@@ -640,6 +663,8 @@ async def run_latency(args: argparse.Namespace, workdir: Path, server: LocalNats
         "share_under_250ms": share_under(buckets, 0.25),
         "stages": stages,
         "cpu_cores_used": cpu_share,
+        # batches over 250 ms, with the cumulative seconds at the end of each step
+        "slow_batches": stalls,
         "buckets": [[le, c] for le, c in buckets if le != float("inf")],
         "exit_codes": codes,
     }
