@@ -77,7 +77,7 @@ def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int =
     # (libpq waits for ever otherwise), unless the URL sets its own connect_timeout.
     own = "connect_timeout" in make_url(url).query
     connect_args = {} if own else {"connect_timeout": PG_CONNECT_TIMEOUT}
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
@@ -85,6 +85,22 @@ def make_engine(url: str, background_checkpoints: bool = False, cache_mib: int =
         hide_parameters=True,
         connect_args=connect_args,
     )
+    event.listen(engine, "connect", _postgres_session)
+    return engine
+
+
+def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
+    """Every statement planned for the table as it is now (`force_custom_plan`).
+
+    psycopg prepares a statement run five times, and PostgreSQL then keeps a generic
+    plan made for the tables as they were: on a fresh database, a plan for an empty
+    `case_event` (a sequential scan joined by hash) that it keeps while the table grows,
+    until an ANALYZE. Measured at 2,000 events/s from an empty database: loading the
+    batch's cases went from 0.26 s to 8 s a batch within a minute, p99 28.8 s; planning
+    each statement anew costs well under a millisecond."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 PG_CONNECT_TIMEOUT = 10

@@ -28,6 +28,7 @@ from tests.kits.aggregator import (
     event_of,
     items,
     many_cases,
+    migrated,
     payload,
     reference_verify,
     story,
@@ -237,4 +238,36 @@ def test_sqlite_case_events_query_probes_the_index(tmp_path: Path) -> None:
     details = " | ".join(str(row[-1]) for row in plan)
     assert "SEARCH e USING INDEX ix_case_event_case" in details
     assert "SCAN case_event" not in details and "SCAN e" not in details
+    eng.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_plans_each_batch_for_the_table_as_it_is(fresh_postgres_url: str) -> None:
+    """A statement prepared while `case_event` was empty still probes the index once the
+    table has grown: psycopg prepares after five runs, and a generic plan kept from then
+    scanned the whole table for every batch (8 s a batch within a minute at 2,000/s)."""
+    from services.aggregator.storage.statements import load_case_events
+
+    eng = migrated(fresh_postgres_url)
+    keys = [(COMMUNE, f"C{i}") for i in range(20)]
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+        for _ in range(8):  # prepared by psycopg, planned while the table is empty
+            assert load_case_events(conn, keys) == {k: [] for k in keys}
+        conn.exec_driver_sql(
+            "INSERT INTO case_event (event_id, commune_code, case_id, event_type, occurred_at,"
+            " stored_at, payload) SELECT 'e' || g, %s, 'K' || (g / 3), 'received', g, g, '{}'"
+            " FROM generate_series(1, 60000) AS g",
+            (COMMUNE,),
+        )
+        name = conn.exec_driver_sql(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%%unnest%%'"
+        ).scalar_one()
+        communes, cases = (", ".join(f"'{k[i]}'" for k in keys) for i in (0, 1))
+        plan = conn.exec_driver_sql(  # EXPLAIN takes no parameters: the keys as literals
+            f"EXPLAIN EXECUTE {name}(ARRAY[{communes}]::varchar[], ARRAY[{cases}]::varchar[])"
+        ).all()
+        conn.rollback()
+    text = " | ".join(row[0] for row in plan)
+    assert "Index" in text and "Seq Scan on case_event" not in text, text
     eng.dispose()
