@@ -141,7 +141,7 @@ def _add_procedures(
     group: dict[str, Any],
     codes: str | list[str],
 ) -> None:
-    """A group's procedure codes (a JSON array: SQLite's text, PostgreSQL's list) under
+    """A group's procedure codes (a JSON array as text, from either database) under
     each procedure rule its dimensions meet (the instant ones were the SQL filter)."""
     listed = orjson.loads(codes) if isinstance(codes, str) else codes
     if not listed:
