@@ -139,11 +139,11 @@ def _add_procedures(
     commune: str,
     agency: str,
     group: dict[str, Any],
-    codes: str | list[str],
+    codes: str,
 ) -> None:
     """A group's procedure codes (a JSON array as text, from either database) under
     each procedure rule its dimensions meet (the instant ones were the SQL filter)."""
-    listed = orjson.loads(codes) if isinstance(codes, str) else codes
+    listed = orjson.loads(codes)
     if not listed:
         return
     by_rule = found.setdefault(commune, {}).setdefault(agency, {})

@@ -92,14 +92,14 @@ def _procedure_rules() -> tuple[str, tuple[tuple[str, tuple[Is, ...]], ...]]:
 
 PROCEDURE_FILTER_SQL, PROCEDURE_CATEGORICAL = _procedure_rules()
 # The distinct procedure codes (mã TTHC) of a group's cases that meet the procedure
-# rules' instant conditions, as a JSON array (any character a code may hold is safe).
+# rules' instant conditions, as a JSON array in text (any character a code may hold is
+# safe), `{}` the aggregate's filter. PostgreSQL's json is cast to text so that orjson
+# decodes it: psycopg's own json loader is the standard library's, a tenth of a
+# province's read time.
 _PROCEDURES_AGGREGATE = {
-    "sqlite": "json_group_array(DISTINCT procedure_code)",
-    "postgresql": "json_agg(DISTINCT procedure_code)",
+    "sqlite": "json_group_array(DISTINCT procedure_code) FILTER (WHERE {})",
+    "postgresql": "(json_agg(DISTINCT procedure_code) FILTER (WHERE {}))::text",
 }
-# PostgreSQL's json arrives as text (orjson decodes it; psycopg's own json loader is the
-# standard library's, a tenth of a province's read time).
-_PROCEDURES_AS_TEXT = {"sqlite": "{}", "postgresql": "({})::text"}
 
 
 def plain_groups_sql(dialect: str) -> TextClause:
@@ -118,13 +118,10 @@ def plain_groups_sql(dialect: str) -> TextClause:
 
 
 def _plain_groups(dialect: str) -> TextClause:
-    aggregate = _PROCEDURES_AGGREGATE[dialect]
-    procedures = (
-        _PROCEDURES_AS_TEXT[dialect].format(
-            f"{aggregate} FILTER (WHERE procedure_code IS NOT NULL AND {PROCEDURE_FILTER_SQL})"
-        )
-        + " AS procedures"
+    aggregate = _PROCEDURES_AGGREGATE[dialect].format(
+        f"procedure_code IS NOT NULL AND {PROCEDURE_FILTER_SQL}"
     )
+    procedures = f"{aggregate} AS procedures"
     grouped = f"""SELECT commune_code, {DIMENSIONS_SQL},
        {_FILTERS_SQL},
        {procedures}
