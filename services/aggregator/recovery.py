@@ -29,7 +29,13 @@ from sqlalchemy import Engine
 from services.aggregator import positions
 from services.aggregator.consumer import Committer, Group, fetch_some
 from services.aggregator.positions import Ranges
-from services.aggregator.storage.meta import Position, read_position, write_position
+from services.aggregator.storage.meta import (
+    LOST_KEY,
+    Position,
+    bump,
+    read_position,
+    write_position,
+)
 from shared.logging import get_logger
 from shared.subjects import ACCEPTED_STREAM, AGGREGATOR_CONSUMER
 
@@ -87,6 +93,8 @@ def record_lost(engine: Engine, lost: Ranges, base: Position) -> Position:
             position = Position(ACCEPTED_STREAM, base.incarnation)
         position.lost = positions.merge([*position.lost, *lost])
         write_position(conn, position)
+        # The data version the figures cache keys on (completeness included) moves.
+        bump(conn, LOST_KEY)
         return position
 
 

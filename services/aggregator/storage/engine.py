@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")  # a driver may quote a value in its message
@@ -104,6 +104,17 @@ def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
 
 
 PG_CONNECT_TIMEOUT = 10
+
+
+def reading_connection(engine: Engine) -> Connection:
+    """A connection for the read side. On PostgreSQL in autocommit: each statement sees
+    its own snapshot anyway (READ COMMITTED), and a request then costs no `BEGIN` and
+    `ROLLBACK` round trips (0.15 ms a commune). SQLite keeps its read transaction: one
+    snapshot for every statement of the request."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def describe_error(exc: BaseException) -> str:

@@ -6,6 +6,11 @@ unchanged. The version is the whole `aggregator_meta` table, read before the row
 every batch commits `batches_committed + 1` with its rows, and `rebuild` / `verify
 --repair` bump `case_rows_rewritten`; any change empties the cache. What it buys: a
 province asked after its communes (the reporter's period-end run) reads no rows.
+
+The completeness of the data (lost hand-off messages, `applied_position.lost`) is kept
+per version too: the lost ranges change only in a batch (a new stream incarnation) or
+when recovery records them, which bumps `lost_recorded`. A cached request then costs
+one query, the version (on PostgreSQL 0.2 ms less per commune: 0.7 s of a national run).
 """
 
 from __future__ import annotations
@@ -28,7 +33,23 @@ class FiguresCache:
         self.limit = limit
         self.version: tuple | None = None
         self.entries: dict[tuple[str, int, int], CommuneData] = {}
+        self.completeness: dict[str, Any] | None = None  # of `version`
         self.lock = threading.Lock()
+
+    def _follow(self, version: tuple) -> None:
+        if version != self.version:
+            self.version, self.entries, self.completeness = version, {}, None
+
+    def completeness_of(self, version: tuple) -> dict[str, Any] | None:
+        """The completeness read for this version, or None."""
+        with self.lock:
+            self._follow(version)
+            return self.completeness
+
+    def keep_completeness(self, version: tuple, completeness: dict[str, Any]) -> None:
+        with self.lock:
+            if version == self.version:
+                self.completeness = completeness
 
     def lookup(
         self, version: tuple, communes: Sequence[str], start: int, end: int
@@ -39,8 +60,7 @@ class FiguresCache:
         found: dict[str, Any] = {}
         missing: list[str] = []
         with self.lock:
-            if version != self.version:
-                self.version, self.entries = version, {}
+            self._follow(version)
             for code in communes:
                 hit = self.entries.get((code, start, end))
                 if hit is None:

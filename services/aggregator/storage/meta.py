@@ -19,6 +19,7 @@ from services.aggregator.storage.schema import META_KEYS, aggregator_meta, case_
 
 REWRITTEN_KEY = "case_rows_rewritten"  # bumped whenever rows change outside batches
 REBUILD_KEY = "rebuild_required"  # set by a migration that needs every case refolded
+LOST_KEY = "lost_recorded"  # bumped whenever lost ranges are written outside batches
 
 
 def ensure_meta(engine: Engine) -> None:

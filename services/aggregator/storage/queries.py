@@ -9,13 +9,11 @@ of communes, what the figures of a window need of each commune:
 - the other cases the window sees, rebuilt as `CaseSummary`s for `add_case`, the
   anomaly report and their procedure codes;
 - the conflicting duplicates of the window.
+The distinct procedure codes per agency and `PROCEDURE_RULES` rule: the groups' and
+rebuilt cases' together.
 
-The distinct procedure codes per agency and `PROCEDURE_RULES` entry are the union of
-the groups' and the rebuilt cases'.
-
-Together they equal `compute_breakdown` / `anomaly_report` / `procedure_counts` over
-every case (tests compare them on random data, on SQLite and PostgreSQL). `figures_for`
-answers a `FiguresRequest` from them, through a per-engine cache (`figcache.py`).
+They equal `compute_breakdown` / `anomaly_report` / `procedure_counts` over every case
+(tested on random data, both databases). `figures_for` answers from them (`figcache.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ import orjson
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
 
 from services.aggregator import positions
+from services.aggregator.storage.engine import reading_connection
 from services.aggregator.storage.figcache import cache_of
 from services.aggregator.storage.meta import read_meta, read_position
 from services.aggregator.storage.rows import SUMMARY_COLUMNS, summary_from_row
@@ -248,17 +247,21 @@ def figures_for(
         meta: dict[str, int] = {}
         completeness = {"complete": True, "missing_messages": 0, "detail": ""}
     else:
-        with engine.connect() as conn:
+        with reading_connection(engine) as conn:
             meta = read_meta(conn)  # first: the rows read next are at least this new
-            completeness = completeness_of(conn)
             if use_cache:
                 cache, version = cache_of(engine), tuple(sorted(meta.items()))
+                completeness = cache.completeness_of(version)
+                if completeness is None:
+                    completeness = completeness_of(conn)
+                    cache.keep_completeness(version, completeness)
                 data, missing = cache.lookup(version, communes, start, end)
                 if missing:
                     found = read_communes(conn, missing, start, end)
                     cache.store(version, found, start, end)
                     data.update(found)
             else:
+                completeness = completeness_of(conn)
                 data = read_communes(conn, communes, start, end)
     return _reply(request, communes, data, meta, completeness, start, end)
 

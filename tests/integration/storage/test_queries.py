@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import Engine, bindparam, func, select, text
 
 from services.aggregator.rebuild import rebuild
+from services.aggregator.recovery import record_lost
 from services.aggregator.storage.apply import apply_batch
 from services.aggregator.storage.figcache import cache_of
+from services.aggregator.storage.meta import Position, read_position
 from services.aggregator.storage.queries import figures_for
 from services.aggregator.storage.rows import case_row
 from services.aggregator.storage.schema import case_state
@@ -29,6 +31,7 @@ from shared.domain.figures import (
 )
 from shared.ports import FiguresRequest
 from shared.registry import load_registry
+from shared.subjects import ACCEPTED_STREAM
 from tests.kits.aggregator import (
     COMMUNE,
     COMMUNE_B,
@@ -309,3 +312,11 @@ def test_cache_reuses_communes_and_follows_writes(engine: Engine) -> None:
     rebuild(engine, province_of)
     figures_for(engine, REGISTRY, ask)
     assert cache.version != version
+    # Recovery recording lost messages moves it too: the next cached reply says so.
+    assert figures_for(engine, REGISTRY, ask).completeness["complete"]
+    with engine.connect() as conn:
+        base = read_position(conn, ACCEPTED_STREAM)
+    record_lost(engine, [(900, 902)], base or Position(ACCEPTED_STREAM, 1))
+    lost = figures_for(engine, REGISTRY, ask).completeness
+    assert (lost["complete"], lost["missing_messages"]) == (False, 3)
+    assert lost == figures_for(engine, REGISTRY, ask, use_cache=False).completeness
