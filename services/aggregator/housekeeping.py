@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import Engine
 
 from services.aggregator.metrics import AggregatorMetrics
-from services.aggregator.storage.engine import checkpoint, describe_error
+from services.aggregator.storage.engine import checkpoint_keeping_wal_short, describe_error
 from services.aggregator.storage.live import live_figures
 from shared import pipeline
 from shared.logging import get_logger
@@ -139,13 +139,16 @@ async def checkpoint_loop(
         done = committed()
         started = time.perf_counter()
         try:
-            result = await asyncio.to_thread(checkpoint, engine)
+            result = await asyncio.to_thread(checkpoint_keeping_wal_short, engine)
         except Exception as exc:  # locked by another process: the next one catches up
             log.warning("checkpoint_failed", error=describe_error(exc))
             continue
         metrics.checkpoint_duration.observe(time.perf_counter() - started)
         if result is not None:
-            metrics.wal_pages.set(result[1] - result[2])
+            (busy, frames, copied), restarted = result
+            metrics.wal_pages.set(frames - copied)
+            if restarted:
+                metrics.wal_restarts.labels("done" if not busy else "busy").inc()
 
 
 async def reconcile_loop(reconcile: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:

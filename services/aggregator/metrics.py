@@ -98,6 +98,14 @@ class AggregatorMetrics:
             "SQLite: WAL pages not yet checkpointed after the last checkpoint.",
             registry=r,
         )
+        self.wal_restarts = Counter(
+            "tthc_aggregator_wal_restarts_total",
+            "SQLite: RESTART checkpoints run to start a grown WAL over, by outcome (done:"
+            " the next commit writes from its start; busy: a reader or the writer held"
+            " it past the wait, tried again next round).",
+            ["outcome"],
+            registry=r,
+        )
         self.latency = Histogram(
             "tthc_event_to_figure_latency_seconds",
             "From an event's JetStream publish time to its commit into the figures.",
