@@ -17,6 +17,7 @@ EXPECTED_ALERTS = {
     "TthcServiceAbsent",
     "TthcConsumerLag",
     "TthcAggregatorDatabaseErrors",
+    "TthcSqliteWalNotRestarting",
     "TthcDeadLetterGrowth",
     "TthcHandoffErrors",
     "TthcOverdueWithoutApology",
