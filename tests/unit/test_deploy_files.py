@@ -386,7 +386,8 @@ def metric_names_in(expr: str) -> set[str]:
     expr = re.sub(r"label_values\(([^,]+),[^)]*\)", r"\1", expr)  # Grafana: metric, label
     expr = re.sub(r"\{[^}]*\}", "", expr)  # drop label matchers
     expr = re.sub(r"\[[^\]]*\]", "", expr)  # and ranges
-    expr = re.sub(r"by \([^)]*\)", "", expr)
+    # label lists of grouping and vector matching: by, without, on, ignoring, group_*
+    expr = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
     words = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr))
     return {w for w in words - PROMQL_WORDS if not w.startswith("$")}
 
