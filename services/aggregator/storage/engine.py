@@ -152,11 +152,16 @@ def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int] | 
     engine is not SQLite."""
     if engine.dialect.name != "sqlite":
         return None
+    with engine.connect() as conn:
+        return _wal_checkpoint(conn, mode)
+
+
+def _wal_checkpoint(conn: Connection, mode: str) -> tuple[int, int, int]:
+    """`PRAGMA wal_checkpoint(mode)` on `conn`: SQLite's (busy, WAL frames, copied)."""
     if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
         raise ValueError(f"unknown checkpoint mode {mode!r}")
-    with engine.connect() as conn:
-        row = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
-        return int(row[0]), int(row[1]), int(row[2])
+    row = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 WAL_RESTART_FRAMES = 4096  # 16 MiB of 4 KiB pages: past this the WAL is made to restart
@@ -186,15 +191,14 @@ def checkpoint_keeping_wal_short(
     if engine.dialect.name != "sqlite":
         return None
     with engine.connect() as conn:
-        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
-        if int(row[1]) < restart_frames:
-            return (int(row[0]), int(row[1]), int(row[2])), False
+        passive = _wal_checkpoint(conn, "PASSIVE")
+        if passive[1] < restart_frames:
+            return passive, False
         conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
         try:
-            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
+            return _wal_checkpoint(conn, "RESTART"), True
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        return (int(row[0]), int(row[1]), int(row[2])), True
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None):
