@@ -36,6 +36,7 @@ from shared.httpserver import OpsServer
 from shared.logging import get_logger
 from shared.natsutil import connect, ensure_streams
 from shared.registry import UnitRegistry
+from shared.runtime import cancel_firmly
 from shared.settings import Settings
 from shared.subjects import ACCEPTED_STREAM, ACCEPTED_SUBJECTS, AGGREGATOR_CONSUMER
 
@@ -206,9 +207,8 @@ class AggregatorService:
         for task in self._tasks:
             if not task.done():
                 task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task in self._tasks:  # again until done: one cancel can be lost (runtime.py)
+            await cancel_firmly(task)
         self._tasks = []
         await self.queries.stop()
         if self.nc is not None:

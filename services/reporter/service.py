@@ -43,6 +43,7 @@ from shared.logging import get_logger
 from shared.natsutil import connect
 from shared.ports import FiguresSource
 from shared.registry import UnitRegistry
+from shared.runtime import cancel_firmly
 from shared.settings import Settings
 
 log = get_logger("tthc.reporter")
@@ -254,9 +255,7 @@ class ReporterService:
         self._ready = False
         self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_firmly(self._task)  # again until done: one cancel can be lost
             self._task = None
         await self.ops.stop()
         if self._nc is not None:
