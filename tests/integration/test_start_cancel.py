@@ -3,7 +3,7 @@
 On Python 3.11 one `cancel()` of `nats.connect` is sometimes lost (asyncio.wait_for
 returns the refused connect's OSError as a result, and nats-py's loop retries it). This
 test cancels 300 real connects at random moments, as a SIGTERM would; without
-`cancel_firmly` a few of them kept retrying for ever (4 of 300, measured)."""
+`cancel_firmly` (one cancel, then wait) 7 of the 300 were still retrying after 20 s."""
 
 from __future__ import annotations
 
