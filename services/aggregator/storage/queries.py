@@ -42,16 +42,17 @@ from shared.domain.figures import (
     CONFLICTING_DUPLICATE,
     Cell,
     Counts,
-    add_case,
+    add_case_with_procedures,
     add_group,
     anomaly_report,
     breakdown,
     cell_of,
     clip,
+    complete_group,
     empty_counts,
     sum_anomaly_reports,
 )
-from shared.domain.figures.rules import PROCEDURE_RULES, SEEN
+from shared.domain.figures.rules import PROCEDURE_RULES
 from shared.domain.timeutil import format_instant
 from shared.ports import FiguresReply, FiguresRequest
 from shared.registry import UnitRegistry
@@ -106,7 +107,7 @@ def read_communes(
     result = conn.execute(plain_groups_sql(conn.dialect.name), params)
     names = list(result.keys())
     for row in _rows(result):
-        group = dict(zip(names, row, strict=True))
+        group = complete_group(dict(zip(names, row, strict=True)))
         commune, agency = group["commune_code"], group["agency"] or DEFAULT_AGENCY
         add_group(_cell(out[commune].cells, cell_of(group["agency"], group["field"])), group)
         codes = group["procedures"]
@@ -116,13 +117,13 @@ def read_communes(
         case = summary_from_row(row)
         data = out[case.commune_code]
         data.rich.append(case)
-        add_case(_cell(data.cells, cell_of(case.agency, case.field)), case, start, end)
-        if case.procedure_code is not None:
-            for rule in PROCEDURE_RULES:
-                if all(c.holds(case, start, end) for c in (*SEEN, *rule.when)):
-                    agencies = found.setdefault(case.commune_code, {})
-                    by_rule = agencies.setdefault(case.agency or DEFAULT_AGENCY, {})
-                    by_rule.setdefault(rule.key, set()).add(case.procedure_code)
+        cell = _cell(data.cells, cell_of(case.agency, case.field))
+        rule_keys = add_case_with_procedures(cell, case, start, end)
+        if rule_keys:
+            agencies = found.setdefault(case.commune_code, {})
+            by_rule = agencies.setdefault(case.agency or DEFAULT_AGENCY, {})
+            for key in rule_keys:
+                by_rule.setdefault(key, set()).add(case.procedure_code)  # type: ignore[arg-type]
     for row in _rows(conn.execute(_CONFLICTS_SQL, params)):
         out[row[1]].conflicts.append(row)
     for commune, agencies in found.items():

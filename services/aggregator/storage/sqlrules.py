@@ -4,7 +4,8 @@
 - `condition_sql`: an instant or categorical condition as a SQL predicate, with the
   bind parameters `:start` and `:end`.
 - `plain_groups_sql(dialect)`: plain cases the window sees, grouped by the unit and
-  the rules' categorical dimensions, with one count per `PlainFilter` (named columns)
+  the rules' categorical dimensions, with one count per counted `PlainFilter` (named
+  columns, `COUNTED_FILTERS`: the others are differences of these, `complete_group`)
   and the group's procedure codes (mã TTHC) the `PROCEDURE_RULES` may count.
 - `LIVE_RULES_SQL`: every rule counted over all cases at the moment of asking, each
   story condition read from the columns that hold it *after the last event* (`waiting`,
@@ -19,7 +20,7 @@ import re
 from sqlalchemy import bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
-from shared.domain.figures import GROUP_DIMENSIONS, PLAIN_FILTERS
+from shared.domain.figures import COUNTED_FILTERS, GROUP_DIMENSIONS
 from shared.domain.figures.rules import (
     PROCEDURE_RULES,
     RULES,
@@ -74,7 +75,10 @@ def _all(conditions: tuple[Condition, ...], live: bool = False) -> str:
 SEEN_SQL = _all(SEEN)
 DIMENSIONS_SQL = ", ".join(GROUP_DIMENSIONS)
 _FILTERS_SQL = ",\n       ".join(
-    f"count(*) FILTER (WHERE {_all(f.conditions)}) AS {f.name}" for f in PLAIN_FILTERS
+    f"count(*) FILTER (WHERE {_all(f.conditions)}) AS {f.name}"
+    if f.conditions
+    else f"count(*) AS {f.name}"
+    for f in COUNTED_FILTERS
 )
 
 

@@ -21,6 +21,7 @@ from shared.domain.figures.compute import (
     Breakdown,
     Cell,
     add_case,
+    add_case_with_procedures,
     breakdown,
     cell_of,
     clip,
@@ -30,7 +31,13 @@ from shared.domain.figures.compute import (
     sum_breakdowns,
     tally,
 )
-from shared.domain.figures.group import GROUP_DIMENSIONS, PLAIN_FILTERS, add_group
+from shared.domain.figures.group import (
+    COUNTED_FILTERS,
+    GROUP_DIMENSIONS,
+    PLAIN_FILTERS,
+    add_group,
+    complete_group,
+)
 from shared.domain.figures.keys import (
     COUNT_KEYS,
     FIGURE_KEYS,
@@ -49,6 +56,7 @@ from shared.domain.figures.keys import (
 __all__ = [
     "ANOMALY_LIST_LIMIT",
     "CONFLICTING_DUPLICATE",
+    "COUNTED_FILTERS",
     "COUNT_KEYS",
     "FIGURE_KEYS",
     "GROUP_DIMENSIONS",
@@ -60,6 +68,7 @@ __all__ = [
     "Counts",
     "Figures",
     "add_case",
+    "add_case_with_procedures",
     "add_counts",
     "add_group",
     "anomaly_report",
@@ -67,6 +76,7 @@ __all__ = [
     "breakdown",
     "cell_of",
     "clip",
+    "complete_group",
     "compute_breakdown",
     "compute_figures",
     "empty_counts",

@@ -69,13 +69,43 @@ def _rules_holding(held: tuple[bool, ...]) -> tuple[tuple[str, bool], ...]:
     return found
 
 
+_PROCEDURES_BY_HELD: dict[tuple[bool, ...], tuple[str, ...]] = {}
+
+
+def _procedure_rules_holding(held: tuple[bool, ...]) -> tuple[str, ...]:
+    found = _PROCEDURES_BY_HELD.get(held)
+    if found is None:
+        found = tuple(key for key, when, _ in _PROCEDURE_RULES if all(held[i] for i in when))
+        if len(_PROCEDURES_BY_HELD) < 100_000:  # bounded, whatever the data
+            _PROCEDURES_BY_HELD[held] = found
+    return found
+
+
+def _add_held(
+    counts: Counts, case: CaseSummary, start: Instant, end: Instant, held: tuple[bool, ...]
+) -> None:
+    for key, letters in _rules_holding(held):
+        counts[key] += sum(1 for a in case.apologies if start <= a < end) if letters else 1
+
+
 def add_case(counts: Counts, case: CaseSummary, start: Instant, end: Instant) -> None:
     """Add one case's contribution to the figures of `[start, end)` (end already clipped)."""
     held = _held(case, start, end)
+    if held is not None:
+        _add_held(counts, case, start, end, tuple(held))
+
+
+def add_case_with_procedures(
+    counts: Counts, case: CaseSummary, start: Instant, end: Instant
+) -> tuple[str, ...]:
+    """`add_case`, returning the keys of the `PROCEDURE_RULES` the case's procedure code
+    (mã TTHC) counts under (none without a code): the conditions are evaluated once."""
+    held = _held(case, start, end)
     if held is None:
-        return
-    for key, letters in _rules_holding(tuple(held)):
-        counts[key] += sum(1 for a in case.apologies if start <= a < end) if letters else 1
+        return ()
+    key = tuple(held)
+    _add_held(counts, case, start, end, key)
+    return () if case.procedure_code is None else _procedure_rules_holding(key)
 
 
 def compute_figures(
