@@ -213,7 +213,6 @@ def procedure_counts(
         held = _held(case, start, end)
         if held is None:
             continue
-        for key, when, _ in _PROCEDURE_RULES:
-            if all(held[i] for i in when):
-                codes[key].add(case.procedure_code)
+        for key in _procedure_rules_holding(tuple(held)):
+            codes[key].add(case.procedure_code)
     return {key: len(found) for key, found in codes.items()}
