@@ -48,13 +48,15 @@ def _event(
     )
 
 
-def random_events(rng: random.Random, commune: str, case_id: str) -> list[CaseEvent]:
-    """One case: usually a `received`, then 0-5 random events within ~100 days."""
+def random_events(
+    rng: random.Random, commune: str, case_id: str, origin: int = T0
+) -> list[CaseEvent]:
+    """One case: usually a `received`, then 0-5 random events within ~100 days of `origin`."""
     events = []
     n = 0
 
     def at() -> int:
-        return T0 + rng.randrange(0, 100 * DAY // HOUR) * HOUR
+        return origin + rng.randrange(0, 100 * DAY // HOUR) * HOUR
 
     def add(kind: str, t: int, **own: object) -> None:
         nonlocal n
@@ -90,20 +92,25 @@ def random_events(rng: random.Random, commune: str, case_id: str) -> list[CaseEv
 
 
 def random_cases(
-    rng: random.Random, communes: tuple[str, ...], per_commune: int
+    rng: random.Random,
+    communes: tuple[str, ...],
+    per_commune: int,
+    origins: tuple[int, ...] = (T0,),
 ) -> list[tuple[CaseSummary, int]]:
-    """Folded random cases of these communes, with each case's first event instant."""
+    """Folded random cases of these communes, with each case's first event instant; each
+    case's story starts at one of `origins`."""
     out = []
     for commune in communes:
         for i in range(rng.randint(per_commune // 2, per_commune)):
-            events = random_events(rng, commune, f"C{i}")
+            origin = rng.choice(origins) if len(origins) > 1 else origins[0]
+            events = random_events(rng, commune, f"C{i}", origin)
             out.append((fold_case(events), min(e.occurred_at for e in events)))
     return out
 
 
-def random_window(rng: random.Random) -> tuple[int, int, int]:
-    """(start, end, now) around the stories, sometimes a running period."""
-    start = T0 + rng.randrange(-10, 90) * DAY
+def random_window(rng: random.Random, origin: int = T0) -> tuple[int, int, int]:
+    """(start, end, now) around the stories of `origin`, sometimes a running period."""
+    start = origin + rng.randrange(-10, 90) * DAY
     end = start + rng.randrange(1, 120) * DAY
     now = end + rng.randrange(-20, 60) * DAY
     return start, end, now

@@ -3,9 +3,9 @@
 `read_communes(conn, communes, start, end)` reads, in three queries whatever the number
 of communes, what the figures of a window need of each commune:
 
-- the plain cases counted by group in the database (`sqlrules.plain_groups_sql`),
-  turned into per-(agency, field) counts by the domain's `add_group`, each group with
-  its procedure codes (mã TTHC);
+- the plain cases counted by group in the database (`sqlrules.plain_groups_sql`, from
+  the ended span of the window's start on), turned into per-(agency, field) counts by
+  the domain's `add_group`, each group with its procedure codes (mã TTHC);
 - the other cases the window sees, rebuilt as `CaseSummary`s for `add_case`, the
   anomaly report and their procedure codes;
 - the conflicting duplicates of the window.
@@ -31,6 +31,7 @@ from services.aggregator.storage.engine import reading_connection
 from services.aggregator.storage.figcache import cache_of
 from services.aggregator.storage.meta import read_meta, read_position
 from services.aggregator.storage.rows import SUMMARY_COLUMNS, summary_from_row
+from services.aggregator.storage.schema import ended_span
 from services.aggregator.storage.sqlrules import (
     PROCEDURE_CATEGORICAL,
     RICH_WHERE,
@@ -102,7 +103,7 @@ def read_communes(
     out = {code: CommuneData() for code in communes}
     if not communes:
         return out
-    params = {"communes": list(communes), "start": start, "end": end}
+    params = {"communes": list(communes), "start": start, "end": end, "span": ended_span(start)}
     found: dict[str, dict[str, dict[str, set[str]]]] = {}  # commune -> agency -> rule -> codes
     result = conn.execute(plain_groups_sql(conn.dialect.name), params)
     names = list(result.keys())

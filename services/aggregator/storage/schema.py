@@ -61,8 +61,35 @@ class CaseEventRow(AggregatorModel, table=True):
     digest: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
+ENDED_SPAN_WIDTH = 31_557_600_000_000
+"""A Julian year (365.25 days) in µs: the width of an ended span."""
+ENDED_SPAN_SHIFT = 433 * 3_600_000_000
+"""433 hours in µs: with it every span from 2000 to 2100 starts on 14 December, local
+time (UTC+7, no daylight saving; a Julian year drifts by 6 hours a year against the
+calendar's): the last day of a Decree 09 year (15 December to 14 December, the default
+calendar), so that each Decree 09 period starts in its own year's span."""
+OPEN_INSTANT = 2**62
+"""Where an open case (`ended_at` NULL) is put: after every span of a real instant."""
+ENDED_SPAN_SQL = f"((coalesce(ended_at, {OPEN_INSTANT}) + {ENDED_SPAN_SHIFT}) / {ENDED_SPAN_WIDTH})"
+"""The ended span of a case: the year-long slice of time its `ended_at` falls in, open
+cases after them all. `ix_case_state_plain` is ordered by it after the commune, so that
+a window reads only the cases ended at or after its start (`SEEN`): a month's figures
+read a year at most of a commune's history, not all of it. Integer division, truncating
+towards zero in both databases (`ended_span`); the same text in the index and in the
+query, which is how both databases match an index on an expression."""
+
+
+def ended_span(instant: int) -> int:
+    """`ENDED_SPAN_SQL` of a case ended at `instant`, as both databases compute it (their
+    integer division truncates towards zero; Python's `//` floors)."""
+    shifted = instant + ENDED_SPAN_SHIFT
+    span = abs(shifted) // ENDED_SPAN_WIDTH
+    return span if shifted >= 0 else -span
+
+
 PLAIN_INDEX_COLUMNS = (
     "commune_code",
+    text(ENDED_SPAN_SQL),
     "agency",
     "field",
     "channel",
@@ -85,8 +112,10 @@ class CaseStateRow(AggregatorModel, table=True):
     __table_args__ = (
         Index("ix_case_state_province", "province_code", "commune_code"),
         # The figures' read side (queries.py). Plain cases (no waits, letters or
-        # anomalies, about 95%) in the order they are counted by group, covering every
-        # column the count reads: read in index order, no table look-up, no sort.
+        # anomalies, about 95%) in the order they are counted by group (each commune's
+        # by ended span, then the categorical dimensions), covering every column the
+        # count reads: read in index order from the window's start span, no table
+        # look-up, no sort.
         Index(
             "ix_case_state_plain",
             *PLAIN_INDEX_COLUMNS,

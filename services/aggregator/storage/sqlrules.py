@@ -3,8 +3,8 @@
 
 - `condition_sql`: an instant or categorical condition as a SQL predicate, with the
   bind parameters `:start` and `:end`.
-- `plain_groups_sql(dialect)`: plain cases the window sees, grouped by the unit and
-  the rules' categorical dimensions, with one count per counted `PlainFilter` (named
+- `plain_groups_sql(dialect)`: plain cases the window sees, grouped by the unit, ended
+  span and the rules' categorical dimensions, with one count per counted `PlainFilter` (named
   columns, `COUNTED_FILTERS`: the others are differences of these, `complete_group`)
   and the group's procedure codes (mã TTHC) the `PROCEDURE_RULES` may count.
 - `LIVE_RULES_SQL`: every rule counted over all cases at the moment of asking, each
@@ -20,6 +20,7 @@ import re
 from sqlalchemy import bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
+from services.aggregator.storage.schema import ENDED_SPAN_SQL
 from shared.domain.figures import COUNTED_FILTERS, GROUP_DIMENSIONS
 from shared.domain.figures.rules import (
     PROCEDURE_RULES,
@@ -108,7 +109,11 @@ _PROCEDURES_AGGREGATE = {
 
 def plain_groups_sql(dialect: str) -> TextClause:
     """Plain cases (no waits, letters or anomalies: `summary IS NULL`), read from the
-    partial covering index `ix_case_state_plain` in group order; then the cases that only
+    partial covering index `ix_case_state_plain` in group order, from the ended span of
+    the window's start (`:span`, `schema.ended_span(start)`: a case the window sees has
+    not ended before its start, so its span is not earlier). The groups are per ended
+    span too, so that each is read in index order: a window across a span's end gives a
+    group a row for each span, and the caller adds them up. Then the cases that only
     waited (no letter, no anomaly) and ended inside the window: once ended, a wait
     changes nothing in the figures (every rule reading a wait requires the case open at
     the end, a property of the rule table its tests check). `count(*) FILTER (WHERE
@@ -131,13 +136,16 @@ def _plain_groups(dialect: str) -> TextClause:
        {procedures}
 FROM case_state
 WHERE commune_code IN :communes AND {{where}} AND {SEEN_SQL}
-GROUP BY commune_code, {DIMENSIONS_SQL}"""
+GROUP BY commune_code, {{span}}{DIMENSIONS_SQL}"""
     return text(
-        grouped.format(where="summary IS NULL")
+        grouped.format(
+            where=f"summary IS NULL AND {ENDED_SPAN_SQL} >= :span", span=f"{ENDED_SPAN_SQL}, "
+        )
         + "\nUNION ALL\n"
         + grouped.format(
             where="summary IS NOT NULL AND apology_count = 0 AND anomaly_count = 0"
-            " AND ended_at < :end"
+            " AND ended_at < :end",
+            span="",
         )
     ).bindparams(bindparam("communes", expanding=True))
 

@@ -3,6 +3,7 @@ per agency and field too, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime
 import random
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from services.aggregator.storage.figcache import cache_of
 from services.aggregator.storage.meta import Position, read_position
 from services.aggregator.storage.queries import figures_for
 from services.aggregator.storage.rows import case_row
-from services.aggregator.storage.schema import case_state
+from services.aggregator.storage.schema import (
+    ENDED_SPAN_SHIFT,
+    ENDED_SPAN_SQL,
+    ENDED_SPAN_WIDTH,
+    OPEN_INSTANT,
+    case_state,
+    ended_span,
+)
 from services.aggregator.storage.sqlrules import RICH_WHERE, plain_groups_sql
 from services.aggregator.storage.statements import replace_case_rows
 from shared.domain.events import ALL_AGENCIES
@@ -29,6 +37,7 @@ from shared.domain.figures import (
     sum_anomaly_reports,
     sum_figures,
 )
+from shared.domain.periods import parse_period
 from shared.ports import FiguresRequest
 from shared.registry import load_registry
 from shared.subjects import ACCEPTED_STREAM
@@ -43,7 +52,7 @@ from tests.kits.aggregator import (
     story,
     us,
 )
-from tests.kits.figures import orderly_cases, random_cases, random_window
+from tests.kits.figures import DAY, T0, orderly_cases, random_cases, random_window
 
 REGISTRY = load_registry()
 COMMUNES = REGISTRY.communes_of(PROVINCE)[:4]
@@ -60,19 +69,27 @@ def commune_reply(engine: Engine, commune: str = COMMUNE, now: int = LATER, agen
     return reply
 
 
-def fill(engine: Engine, seed: int, orderly: bool = False) -> list:
+def fill(
+    engine: Engine, seed: int, orderly: bool = False, origins: tuple[int, ...] = (T0,)
+) -> list:
     """Random cases of four communes written as case rows; `orderly`: well-formed stories
-    (waits, letters, ends; no anomaly) instead."""
-    cases = (orderly_cases if orderly else random_cases)(random.Random(seed), COMMUNES, 60)
+    (waits, letters, ends; no anomaly) instead; `origins`: when the random stories start."""
+    rng = random.Random(seed)
+    if orderly:
+        cases = orderly_cases(rng, COMMUNES, 60)
+    else:
+        cases = random_cases(rng, COMMUNES, 60, origins)
     with engine.begin() as conn:
         replace_case_rows(conn, [case_row(c, first, PROVINCE) for c, first in cases])
     return [c for c, _ in cases]
 
 
-def check(engine: Engine, cases: list, rng: random.Random) -> None:
+def check(
+    engine: Engine, cases: list, rng: random.Random, origins: tuple[int, ...] = (T0,)
+) -> None:
     """Every agency's figures, breakdowns, procedures and anomalies equal the fold's."""
     for _ in range(4):
-        start, end, now = random_window(rng)
+        start, end, now = random_window(rng, rng.choice(origins) if len(origins) > 1 else T0)
         e = min(end, now)
         s = min(start, e)
         for agency in ("ubnd", "cong_an", ALL_AGENCIES):
@@ -111,6 +128,74 @@ def test_figures_equal_the_fold(engine: Engine, seed: int) -> None:
     """Commune and province figures, per agency and field, and anomalies equal the fold."""
     cases = fill(engine, seed)
     check(engine, cases, random.Random(seed))
+
+
+# Stories starting years apart, some just before a Decree 09 year ends (and an ended
+# span, on 14 December local time) so that they end in the next span.
+YEARS_APART = tuple(T0 + k * 365 * DAY + shift for k in range(-3, 3) for shift in (0, -20 * DAY))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_figures_over_years_of_history_equal_the_fold(engine: Engine, seed: int) -> None:
+    """A window reads the plain cases from its start's ended span on (the cases it sees
+    ended in that span or later, or are open): over six years of stories, windows at
+    any of them, and across a span's end, the figures still equal the fold."""
+    cases = fill(engine, 100 + seed, origins=YEARS_APART)
+    spans = {ended_span(c.ended_at) for c in cases if c.ended_at is not None}
+    assert len(spans) >= 6  # the stories do cover several spans
+    check(engine, cases, random.Random(seed), origins=YEARS_APART)
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        0,
+        1,
+        -1,
+        -ENDED_SPAN_SHIFT,
+        -ENDED_SPAN_SHIFT - 1,
+        -ENDED_SPAN_SHIFT + 1,
+        T0,
+        T0 - 1,
+        -T0,
+        ENDED_SPAN_WIDTH - ENDED_SPAN_SHIFT,
+        ENDED_SPAN_WIDTH - ENDED_SPAN_SHIFT - 1,
+        -3 * ENDED_SPAN_WIDTH - ENDED_SPAN_SHIFT,
+        2**61,
+        -(2**61),
+        None,
+    ],
+)
+def test_ended_span_is_computed_as_the_database_does(engine: Engine, instant: int | None) -> None:
+    """`ended_span` (the query's `:span`) equals the index's expression in SQL, negative
+    instants included (both databases truncate towards zero, Python floors); open cases
+    come after every span."""
+    with engine.connect() as conn:
+        got = conn.execute(
+            text(f"SELECT {ENDED_SPAN_SQL} FROM (SELECT CAST(:t AS BIGINT) AS ended_at) AS c"),
+            {"t": instant},
+        ).scalar_one()
+    assert got == ended_span(OPEN_INSTANT if instant is None else instant)
+    if instant is None:
+        assert got > ended_span(2**61)
+
+
+def test_ended_spans_start_on_the_last_day_of_a_decree09_year() -> None:
+    """Every span from 2000 to 2100 starts on 14 December local time, the last day of a
+    Decree 09 year (15 December to 14 December): each of its periods starts in the span
+    of its year, and only the cases of that last day are in the next one."""
+    local = datetime.timezone(datetime.timedelta(hours=7))
+
+    def at(*when: int) -> int:
+        return int(datetime.datetime(*when, tzinfo=local).timestamp()) * 1_000_000
+
+    for year in range(2000, 2100):
+        span = ended_span(at(year, 12, 15))
+        assert ended_span(at(year, 12, 14) - 1) == span - 1, year
+        assert ended_span(at(year + 1, 12, 14) - 1) == span, year
+        for label in (f"{year + 1}-M01", f"{year + 1}-Q3", f"{year + 1}-M12", f"{year + 1}"):
+            period = parse_period(label, "decree09")
+            assert ended_span(period.start_instant) == span, label
 
 
 def waited_and_ended(engine: Engine) -> int:
@@ -257,11 +342,11 @@ def test_unknown_units_are_errors(engine: Engine) -> None:
 
 def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
     """SQLite counts plain cases from the covering index in group order (no sort of the
-    rows, no table look-up) and finds the cases it rebuilds through the small rich-case index."""
+    rows, no table look-up), from the window's start span on, and finds the cases it rebuilds through the small rich-case index."""
     engine = migrated(f"sqlite:///{tmp_path / 'p.sqlite3'}")
     try:
         fill(engine, 1)
-        params = {"communes": list(COMMUNES), "start": 1, "end": 2}
+        params = {"communes": list(COMMUNES), "start": 1, "end": 2, "span": 0}
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             explain = text("EXPLAIN QUERY PLAN " + plain_groups_sql("sqlite").text)
@@ -282,6 +367,8 @@ def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
         engine.dispose()
     plain_part = plan[: plan.index("UNION ALL")]  # the plain cases' half of the query
     assert any("COVERING INDEX ix_case_state_plain" in line for line in plain_part), plan
+    # from the window's start span on: a range on the index's second column, the span
+    assert any("(commune_code=? AND <expr>>?)" in line for line in plain_part), plan
     # read in group order: no sort (a group's distinct procedure codes have a small one)
     assert not any("TEMP B-TREE FOR GROUP BY" in line for line in plain_part), plan
     assert any("ix_case_state_rich" in line for line in rich_plan), rich_plan
