@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -211,6 +212,44 @@ def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -
     }
 
 
+HISTORY_MARK = "~y"  # case ids of the history copies end with it and their year
+
+
+def add_history(engine: Any, years: int) -> int:
+    """Copies of the simulated year's plain case rows (no waits, letters or anomalies:
+    95%) that have ended, the k-th shifted back k years of 365 days, as a commune's
+    earlier years would be stored: their instants all move, nothing else (the rows with
+    a story JSON would need their JSON shifted too, and are not copied; open ones would
+    stay open for ever). Earlier copies are removed first."""
+    cols = [c.name for c in case_state.columns]
+    shifted = {"received_at", "ended_at", "overdue_at", "due_at", "first_event_at", "last_event_at"}
+    pattern = {"mark": f"%{HISTORY_MARK}%"}
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM case_state WHERE case_id LIKE :mark"), pattern)
+    added = 0
+    for k in range(1, years + 1):
+        shift = k * 365 * 86_400_000_000
+        select = ", ".join(
+            f"{c} - {shift}"
+            if c in shifted
+            else f"case_id || '{HISTORY_MARK}{k}'"
+            if c == "case_id"
+            else c
+            for c in cols
+        )
+        with engine.begin() as conn:
+            added += conn.execute(
+                text(
+                    f"INSERT INTO case_state ({', '.join(cols)}) SELECT {select} FROM case_state "
+                    "WHERE summary IS NULL AND ended_at IS NOT NULL AND case_id NOT LIKE :mark"
+                ),
+                pattern,
+            ).rowcount
+        print(f"  history year -{k}: {added:,} rows so far", flush=True)
+    analyze(engine)
+    return added
+
+
 def analyze(engine: Any) -> None:
     """Statistics; on PostgreSQL also the visibility map (`VACUUM ANALYZE`), as autovacuum
     leaves it after a bulk load: without it no index-only scan (3 times slower)."""
@@ -239,7 +278,12 @@ def dataset_size(engine: Any) -> dict[str, Any]:
 
 
 def time_appendices(
-    engine: Any, registry: Any, use_cache: bool, order: str = "provinces", threads: int = 2
+    engine: Any,
+    registry: Any,
+    use_cache: bool,
+    order: str = "provinces",
+    threads: int = 2,
+    period_label: str = PERIOD,
 ) -> dict[str, Any]:
     """One pass: the JSON appendix of every commune and of every province (with communes).
 
@@ -262,7 +306,7 @@ def time_appendices(
     from shared.domain.periods import parse_period
     from shared.ports import FiguresRequest
 
-    period = parse_period(PERIOD, "decree09")
+    period = parse_period(period_label, "decree09")
     template = load_template(DEFAULT_TEMPLATE)
     now = int(NOW.timestamp() * 1_000_000)
 
@@ -321,7 +365,9 @@ def time_appendices(
     }
 
 
-def time_single_communes(engine: Any, registry: Any, count: int, seed: int) -> dict[str, float]:
+def time_single_communes(
+    engine: Any, registry: Any, count: int, seed: int, period_label: str = PERIOD
+) -> dict[str, float]:
     """One commune's appendix asked alone (no cache): median, p99 and max over `count`."""
     from services.aggregator.storage.queries import figures_for
     from services.reporter.appendix import build_appendix, unit_info
@@ -329,7 +375,7 @@ def time_single_communes(engine: Any, registry: Any, count: int, seed: int) -> d
     from shared.domain.periods import parse_period
     from shared.ports import FiguresRequest
 
-    period = parse_period(PERIOD, "decree09")
+    period = parse_period(period_label, "decree09")
     template = load_template(DEFAULT_TEMPLATE)
     now = int(NOW.timestamp() * 1_000_000)
     codes = random.Random(seed).sample(sorted(registry.communes), count)
@@ -377,6 +423,20 @@ def main(argv: list[str] | None = None) -> int:
         "--single", type=int, default=300, help="communes timed alone, no cache (0: none)"
     )
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--period",
+        default=PERIOD,
+        help=f"the Decree 09 period timed, e.g. 2025-M06 (default {PERIOD}, the simulated year)",
+    )
+    parser.add_argument(
+        "--history-years",
+        type=int,
+        default=None,
+        metavar="N",
+        help="give every commune N years of history before the simulated one: copies of "
+        "its plain case rows shifted back a year each (replaces earlier copies; 0 removes "
+        "them). The figures of a period should not grow with them",
+    )
     args = parser.parse_args(argv)
     engine = make_engine(args.database_url)
     print_machine(engine)
@@ -388,6 +448,14 @@ def main(argv: list[str] | None = None) -> int:
         migrate(engine)
         analyze(engine)
         print(f"migrated to head and analyzed in {time.perf_counter() - t0:.1f}s", flush=True)
+    if args.history_years is not None:
+        t0 = time.perf_counter()
+        added = add_history(engine, args.history_years)
+        print(
+            f"history: {added:,} plain case rows, {args.history_years} year(s) before the "
+            f"simulated one, in {time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
     print("dataset size: " + orjson.dumps(dataset_size(engine)).decode(), flush=True)
     registry = load_registry()
     for use_cache in (True, False):
@@ -398,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         runs = []
         for i in range(args.runs if use_cache else args.cold_runs):
-            result = time_appendices(engine, registry, use_cache, args.order, args.threads)
+            result = time_appendices(
+                engine, registry, use_cache, args.order, args.threads, args.period
+            )
             runs.append(result)
             print(
                 f"run {i + 1} ({mode}): all {result['total']:.2f}s (communes "
@@ -421,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     if args.single:
-        single = time_single_communes(engine, registry, args.single, args.seed)
+        single = time_single_communes(engine, registry, args.single, args.seed, args.period)
         print(
             f"one commune alone ({args.single} communes, no cache): median "
             f"{single['median_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, max "
