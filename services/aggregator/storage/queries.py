@@ -34,8 +34,8 @@ from services.aggregator.storage.rows import SUMMARY_COLUMNS, summary_from_row
 from services.aggregator.storage.schema import ended_span
 from services.aggregator.storage.sqlrules import (
     PROCEDURE_CATEGORICAL,
-    RICH_WHERE,
     plain_groups_sql,
+    rich_cases_sql,
 )
 from shared.domain.case import CaseSummary
 from shared.domain.events import ALL_AGENCIES, DEFAULT_AGENCY
@@ -59,9 +59,9 @@ from shared.ports import FiguresReply, FiguresRequest
 from shared.registry import UnitRegistry
 from shared.subjects import ACCEPTED_STREAM
 
-_RICH_SQL = text(
-    f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM case_state WHERE {RICH_WHERE}"
-).bindparams(bindparam("communes", expanding=True))
+_RICH_SQL = text(rich_cases_sql(", ".join(SUMMARY_COLUMNS))).bindparams(
+    bindparam("communes", expanding=True)
+)
 _CONFLICTS_SQL = text(
     "SELECT occurred_at, commune_code, case_id, event_id, agency FROM conflicting_event "
     "WHERE commune_code IN :communes AND occurred_at >= :start AND occurred_at < :end"

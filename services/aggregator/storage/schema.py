@@ -122,13 +122,23 @@ class CaseStateRow(AggregatorModel, table=True):
             sqlite_where=text("summary IS NULL"),
             postgresql_where=text("summary IS NULL"),
         ),
-        # The other cases (about 5%): found without visiting the plain ones.
+        # The other cases (about 5%) without anomalies: found without visiting the
+        # plain ones, from the window's start span on (as the plain ones).
         Index(
             "ix_case_state_rich",
             "commune_code",
+            text(ENDED_SPAN_SQL),
             "received_at",
-            sqlite_where=text("summary IS NOT NULL"),
-            postgresql_where=text("summary IS NOT NULL"),
+            sqlite_where=text("summary IS NOT NULL AND anomaly_count = 0"),
+            postgresql_where=text("summary IS NOT NULL AND anomaly_count = 0"),
+        ),
+        # The cases with anomalies (a fraction of a percent): every window reads them
+        # all, since an anomaly counts when its event occurred in the window.
+        Index(
+            "ix_case_state_anomalous",
+            "commune_code",
+            sqlite_where=text("anomaly_count > 0"),
+            postgresql_where=text("anomaly_count > 0"),
         ),
     )
 

@@ -144,7 +144,7 @@ GROUP BY commune_code, {{span}}{DIMENSIONS_SQL}"""
         + "\nUNION ALL\n"
         + grouped.format(
             where="summary IS NOT NULL AND apology_count = 0 AND anomaly_count = 0"
-            " AND ended_at < :end",
+            f" AND ended_at < :end AND {ENDED_SPAN_SQL} >= :span",
             span="",
         )
     ).bindparams(bindparam("communes", expanding=True))
@@ -153,11 +153,25 @@ GROUP BY commune_code, {{span}}{DIMENSIONS_SQL}"""
 _PLAIN_GROUPS = {dialect: _plain_groups(dialect) for dialect in _PROCEDURES_AGGREGATE}
 
 # The cases the groups do not count that the window sees, or with anomalies: those
-# with waits, letters or anomalies, except the ones that only waited and ended inside
-# the window.
-RICH_WHERE = f"""commune_code IN :communes AND summary IS NOT NULL
-  AND (({SEEN_SQL}) OR anomaly_count > 0)
-  AND (apology_count > 0 OR anomaly_count > 0 OR ended_at IS NULL OR ended_at >= :end)"""
+# with waits or letters and no anomaly, except the ones that only waited and ended
+# inside the window (from the window's start span on, through `ix_case_state_rich`);
+# then those with anomalies (`ix_case_state_anomalous`) that the window sees or whose
+# events may reach into it (an anomaly is one of the case's events, so it occurred at
+# or before the case's last event).
+RICH_WHERE = f"""commune_code IN :communes AND summary IS NOT NULL AND anomaly_count = 0
+  AND {ENDED_SPAN_SQL} >= :span AND {SEEN_SQL}
+  AND (apology_count > 0 OR ended_at IS NULL OR ended_at >= :end)"""
+ANOMALOUS_WHERE = """commune_code IN :communes AND anomaly_count > 0 AND summary IS NOT NULL
+  AND (ended_at IS NULL OR last_event_at IS NULL OR last_event_at >= :start)"""
+
+
+def rich_cases_sql(columns: str) -> str:
+    """`columns` of the cases the groups do not count (`RICH_WHERE`, `ANOMALOUS_WHERE`:
+    disjoint, by `anomaly_count`)."""
+    return (
+        f"SELECT {columns} FROM case_state WHERE {RICH_WHERE}\n"
+        f"UNION ALL\nSELECT {columns} FROM case_state WHERE {ANOMALOUS_WHERE}"
+    )
 
 
 def _live(rule: Rule) -> str:

@@ -25,7 +25,7 @@ from services.aggregator.storage.schema import (
     case_state,
     ended_span,
 )
-from services.aggregator.storage.sqlrules import RICH_WHERE, plain_groups_sql
+from services.aggregator.storage.sqlrules import plain_groups_sql, rich_cases_sql
 from services.aggregator.storage.statements import replace_case_rows
 from shared.domain.events import ALL_AGENCIES
 from shared.domain.figures import (
@@ -342,7 +342,9 @@ def test_unknown_units_are_errors(engine: Engine) -> None:
 
 def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
     """SQLite counts plain cases from the covering index in group order (no sort of the
-    rows, no table look-up), from the window's start span on, and finds the cases it rebuilds through the small rich-case index."""
+    rows, no table look-up), from the window's start span on, and finds the cases it
+    rebuilds through the small rich-case index (from the start span on too) and the
+    anomalous ones through theirs."""
     engine = migrated(f"sqlite:///{tmp_path / 'p.sqlite3'}")
     try:
         fill(engine, 1)
@@ -356,7 +358,7 @@ def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
                     explain.bindparams(bindparam("communes", expanding=True)), params
                 )
             ]
-            rich = text("EXPLAIN QUERY PLAN SELECT * FROM case_state WHERE " + RICH_WHERE)
+            rich = text("EXPLAIN QUERY PLAN " + rich_cases_sql("*"))
             rich_plan = [
                 r[-1]
                 for r in conn.execute(
@@ -371,7 +373,17 @@ def test_sqlite_plans_read_the_partial_indexes(tmp_path: Path) -> None:
     assert any("(commune_code=? AND <expr>>?)" in line for line in plain_part), plan
     # read in group order: no sort (a group's distinct procedure codes have a small one)
     assert not any("TEMP B-TREE FOR GROUP BY" in line for line in plain_part), plan
-    assert any("ix_case_state_rich" in line for line in rich_plan), rich_plan
+    waited_part = plan[plan.index("UNION ALL") :]  # the cases that only waited and ended
+    assert any("ix_case_state_rich (commune_code=? AND <expr>>?)" in x for x in waited_part), plan
+    # the other cases: without anomalies from the start span on, then the anomalous
+    rich_part, anomalous_part = (
+        rich_plan[: rich_plan.index("UNION ALL")],
+        rich_plan[rich_plan.index("UNION ALL") :],
+    )
+    assert any("ix_case_state_rich (commune_code=? AND <expr>>?)" in x for x in rich_part), (
+        rich_plan
+    )
+    assert any("ix_case_state_anomalous (commune_code=?)" in x for x in anomalous_part), rich_plan
 
 
 def test_cache_reuses_communes_and_follows_writes(engine: Engine) -> None:
