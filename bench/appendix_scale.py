@@ -109,13 +109,18 @@ def best_median(values: list[float]) -> str:
 
 
 def template_rows(
-    registry: Any, communes: tuple[str, ...], orphan_share: float, seed: int
+    registry: Any,
+    communes: tuple[str, ...],
+    orphan_share: float,
+    seed: int,
+    first_day: date = SIM_START,
+    last_day: date = SIM_END,
 ) -> dict[str, list[tuple]]:
     """The `case_state` rows (tuples in STATE_COLUMNS order) of each template commune."""
     from services.simulator.cli import build_config
     from services.simulator.generate import valid_events
 
-    cfg = build_config(registry, communes, SIM_START, SIM_END, NOW)
+    cfg = build_config(registry, communes, first_day, last_day, NOW)
     by_case: dict[tuple[str, str], list] = {}
     for payload in valid_events(cfg):
         event = event_from_payload(payload)
@@ -171,11 +176,14 @@ def insert_rows(engine: Any, rows_iter: Any) -> int:
     return n
 
 
+def template_communes(communes: list[str], templates: int, seed: int) -> tuple[str, ...]:
+    return tuple(sorted(random.Random(seed).sample(communes, templates)))
+
+
 def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -> dict[str, Any]:
     registry = load_registry()
     communes = sorted(registry.communes)
-    rng = random.Random(seed)
-    picks = tuple(sorted(rng.sample(communes, templates)))
+    picks = template_communes(communes, templates, seed)
     t0 = time.perf_counter()
     rows_of = template_rows(registry, picks, orphan_share, seed)
     t_sim = time.perf_counter() - t0
@@ -215,37 +223,39 @@ def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -
 HISTORY_MARK = "~y"  # case ids of the history copies end with it and their year
 
 
-def add_history(engine: Any, years: int) -> int:
-    """Copies of the simulated year's plain case rows (no waits, letters or anomalies:
-    95%) that have ended, the k-th shifted back k years of 365 days, as a commune's
-    earlier years would be stored: their instants all move, nothing else (the rows with
-    a story JSON would need their JSON shifted too, and are not copied; open ones would
-    stay open for ever). Earlier copies are removed first."""
-    cols = [c.name for c in case_state.columns]
-    shifted = {"received_at", "ended_at", "overdue_at", "due_at", "first_event_at", "last_event_at"}
-    pattern = {"mark": f"%{HISTORY_MARK}%"}
+def add_history(engine: Any, years: int, templates: int, orphan_share: float, seed: int) -> int:
+    """Every commune's `years` earlier years, simulated as the data set's own year is
+    (the same template communes, the k-th year's days `k` years earlier, another seed),
+    keeping the cases that have ended (the others would stay open for ever: in a real
+    office they end). Case ids get `~y<k>`. Earlier history is removed first."""
+    registry = load_registry()
+    communes = sorted(registry.communes)
+    picks = template_communes(communes, templates, seed)
+    i_case, i_ended = STATE_COLUMNS.index("case_id"), STATE_COLUMNS.index("ended_at")
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM case_state WHERE case_id LIKE :mark"), pattern)
+        conn.execute(
+            text("DELETE FROM case_state WHERE case_id LIKE :mark"), {"mark": f"%{HISTORY_MARK}%"}
+        )
     added = 0
     for k in range(1, years + 1):
-        shift = k * 365 * 86_400_000_000
-        select = ", ".join(
-            f"{c} - {shift}"
-            if c in shifted
-            else f"case_id || '{HISTORY_MARK}{k}'"
-            if c == "case_id"
-            else c
-            for c in cols
+        first, last = (
+            SIM_START.replace(year=SIM_START.year - k),
+            SIM_END.replace(year=SIM_END.year - k),
         )
-        with engine.begin() as conn:
-            added += conn.execute(
-                text(
-                    f"INSERT INTO case_state ({', '.join(cols)}) SELECT {select} FROM case_state "
-                    "WHERE summary IS NULL AND ended_at IS NOT NULL AND case_id NOT LIKE :mark"
-                ),
-                pattern,
-            ).rowcount
-        print(f"  history year -{k}: {added:,} rows so far", flush=True)
+        rows_of = template_rows(registry, picks, orphan_share, seed + k, first, last)
+        suffix = f"{HISTORY_MARK}{k}"
+        ended = {
+            tpl: [(*r[:i_case], r[i_case] + suffix, *r[i_case + 1 :]) for r in rows if r[i_ended]]
+            for tpl, rows in rows_of.items()
+        }
+
+        def batches(ended: dict[str, list[tuple]] = ended):
+            for i, code in enumerate(communes):
+                tpl = picks[i % len(picks)]
+                yield renamed(ended[tpl], tpl, code, registry.province_of(code) or "00")
+
+        added += insert_rows(engine, batches())
+        print(f"  history year -{k} ({first}..{last}): {added:,} rows so far", flush=True)
     analyze(engine)
     return added
 
@@ -433,9 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         metavar="N",
-        help="give every commune N years of history before the simulated one: copies of "
-        "its plain case rows shifted back a year each (replaces earlier copies; 0 removes "
-        "them). The figures of a period should not grow with them",
+        help="give every commune N years of history before the simulated one, simulated "
+        "the same way, the cases that ended (replaces earlier history; 0 removes it). The "
+        "cost of a period's figures should not grow with them",
     )
     args = parser.parse_args(argv)
     engine = make_engine(args.database_url)
@@ -450,9 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrated to head and analyzed in {time.perf_counter() - t0:.1f}s", flush=True)
     if args.history_years is not None:
         t0 = time.perf_counter()
-        added = add_history(engine, args.history_years)
+        added = add_history(engine, args.history_years, args.templates, args.orphans, args.seed)
         print(
-            f"history: {added:,} plain case rows, {args.history_years} year(s) before the "
+            f"history: {added:,} case rows, {args.history_years} year(s) before the "
             f"simulated one, in {time.perf_counter() - t0:.1f}s",
             flush=True,
         )

@@ -1,13 +1,17 @@
-"""Benchmark: the grouped figures query by ended span against group order (issue 14).
+"""Benchmark: the figures queries by ended span against the way before (issue 14).
 
-Migration 0004 orders `ix_case_state_plain` by each case's ended span after its
-commune, so that a period reads the plain cases ended since its start's span, not a
-commune's whole history. This times, in one database, the grouped query as it is and
-as it was before (the same statement without the span's range and grouping, over an
-index in the old column order, created here as `ix_case_state_plain_before` if
-missing), interleaved, for nine provinces (every fourth), one thread: the thread's CPU
-and the wall time of each pass, and the rows returned (a group whose cases ended in two
-spans gives two rows). Then the whole read (`read_communes`: query, fold, rich cases).
+Migrations 0004 and 0005 order `ix_case_state_plain` and `ix_case_state_rich` by each
+case's ended span after its commune, so that a period reads the cases ended since its
+start's span, not a commune's whole history (the anomalous cases apart). This times, in
+one database, the grouped query and the other cases' query as they are and as they
+were before (the grouped one without the span's range and grouping, the other one in
+one statement by `received_at`, over the indexes of migration 0003, created here as
+`ix_case_state_*_before` if missing), interleaved, for nine provinces (every fourth),
+one thread: the thread's CPU and the wall time of each pass, and the rows returned (a
+group whose cases ended in two spans gives two rows). On SQLite each statement is
+pinned to its own indexes (`INDEXED BY`), since the planner may take one of the other
+set; PostgreSQL chooses (the plans are printed). Then the whole read
+(`read_communes`: both queries and the fold) as it is.
 
 Make the data with `bench/appendix_scale.py` (`--history-years N` adds N earlier years):
 
@@ -15,7 +19,7 @@ Make the data with `bench/appendix_scale.py` (`--history-years N` adds N earlier
     .venv/bin/python bench/plain_index_history.py 2025 2025-M06
     .venv/bin/python bench/plain_index_history.py --drop-before-index   # remove it again
 
-The extra index costs every case row written while it exists: drop it after.
+The extra indexes cost every case row written while they exist: drop them after.
 """
 
 from __future__ import annotations
@@ -33,25 +37,64 @@ from sqlalchemy import bindparam, text  # noqa: E402
 
 from services.aggregator.storage.engine import make_engine  # noqa: E402
 from services.aggregator.storage.queries import read_communes  # noqa: E402
+from services.aggregator.storage.rows import SUMMARY_COLUMNS  # noqa: E402
 from services.aggregator.storage.schema import ENDED_SPAN_SQL, ended_span  # noqa: E402
-from services.aggregator.storage.sqlrules import plain_groups_sql  # noqa: E402
+from services.aggregator.storage.sqlrules import (  # noqa: E402
+    SEEN_SQL,
+    plain_groups_sql,
+    rich_cases_sql,
+)
 from shared.domain.periods import parse_period  # noqa: E402
 from shared.registry import load_registry  # noqa: E402
 
-BEFORE_INDEX = "ix_case_state_plain_before"
-BEFORE_COLUMNS = (
-    "commune_code, agency, field, channel, end_kind, lateness, received_at, ended_at, "
-    "overdue_at, procedure_code, summary"
-)  # ix_case_state_plain at migration 0003
+BEFORE_INDEXES = {  # the figures' indexes at migration 0003, as they were
+    "ix_case_state_plain_before": (
+        "commune_code, agency, field, channel, end_kind, lateness, received_at, ended_at, "
+        "overdue_at, procedure_code, summary",
+        "summary IS NULL",
+    ),
+    "ix_case_state_rich_before": ("commune_code, received_at", "summary IS NOT NULL"),
+}
+BEFORE_RICH_WHERE = f"""commune_code IN :communes AND summary IS NOT NULL
+  AND (({SEEN_SQL}) OR anomaly_count > 0)
+  AND (apology_count > 0 OR anomaly_count > 0 OR ended_at IS NULL OR ended_at >= :end)"""
 
 
-def statements(dialect: str) -> dict[str, str]:
-    """The grouped query by ended span (as it is) and in group order (as it was)."""
+PINNED = {  # SQLite: each part of each statement on its own indexes (both sets exist here)
+    ("before", "grouped"): ("ix_case_state_plain_before", "ix_case_state_rich_before"),
+    ("before", "rich"): ("ix_case_state_rich_before",),
+    ("now", "grouped"): ("ix_case_state_plain", "ix_case_state_rich"),
+    ("now", "rich"): ("ix_case_state_rich", "ix_case_state_anomalous"),
+}
+
+
+def pinned(sql: str, indexes: tuple[str, ...]) -> str:
+    """`sql` with its `UNION ALL` parts read through `indexes` (SQLite's `INDEXED BY`)."""
+    parts = sql.split("\nUNION ALL\n")
+    if len(parts) != len(indexes):
+        raise SystemExit("the statements no longer have the parts this pins")
+    return "\nUNION ALL\n".join(
+        part.replace("FROM case_state", f"FROM case_state INDEXED BY {index}", 1)
+        for part, index in zip(parts, indexes, strict=True)
+    )
+
+
+def statements(dialect: str) -> dict[str, dict[str, str]]:
+    """The grouped query and the other cases' query by ended span (as they are) and as
+    they were before migrations 0004 and 0005 (group order; the rich cases by
+    `received_at`)."""
     now = plain_groups_sql(dialect).text
     before = now.replace(f" AND {ENDED_SPAN_SQL} >= :span", "").replace(f"{ENDED_SPAN_SQL}, ", "")
     if before == now or ENDED_SPAN_SQL in before:
         raise SystemExit("the grouped query no longer has the ended span this compares")
-    return {"group order (before)": before, "ended span (now)": now}
+    columns = ", ".join(SUMMARY_COLUMNS)
+    return {
+        "before": {
+            "grouped": before,
+            "rich": f"SELECT {columns} FROM case_state WHERE {BEFORE_RICH_WHERE}",
+        },
+        "now": {"grouped": now, "rich": rich_cases_sql(columns)},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,29 +106,36 @@ def main(argv: list[str] | None = None) -> int:
         help="the database bench/appendix_scale.py filled",
     )
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each")
-    parser.add_argument("--drop-before-index", action="store_true", help=f"drop {BEFORE_INDEX}")
+    parser.add_argument(
+        "--drop-before-index", action="store_true", help="drop the indexes of before"
+    )
     args = parser.parse_args(argv)
     engine = make_engine(args.database_url)
     dialect = engine.dialect.name
     with engine.connect() as conn:
-        if args.drop_before_index:
-            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {BEFORE_INDEX}")
+        for name, (columns, where) in BEFORE_INDEXES.items():
+            if args.drop_before_index:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+                continue
+            t0 = time.perf_counter()
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {name} ON case_state ({columns}) WHERE {where}"
+            )
             conn.commit()
-            print(f"{BEFORE_INDEX} dropped")
-            return 0
-        t0 = time.perf_counter()
-        conn.exec_driver_sql(
-            f"CREATE INDEX IF NOT EXISTS {BEFORE_INDEX} ON case_state ({BEFORE_COLUMNS}) "
-            "WHERE summary IS NULL"
-        )
+            print(f"{name} ready in {time.perf_counter() - t0:.1f}s", flush=True)
         conn.exec_driver_sql("ANALYZE" if dialect == "sqlite" else "ANALYZE case_state")
         conn.commit()
-        print(f"{BEFORE_INDEX} ready, analyzed, in {time.perf_counter() - t0:.1f}s", flush=True)
+        if args.drop_before_index:
+            print(f"{', '.join(BEFORE_INDEXES)} dropped")
+            return 0
     registry = load_registry()
     provinces = sorted(registry.provinces)[::4]
     variants = {
-        name: text(sql).bindparams(bindparam("communes", expanding=True))
-        for name, sql in statements(dialect).items()
+        (name, part): text(
+            pinned(sql, PINNED[name, part]) if dialect == "sqlite" else sql
+        ).bindparams(bindparam("communes", expanding=True))
+        for name, parts in statements(dialect).items()
+        for part, sql in parts.items()
     }
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
     for label in args.periods:
@@ -93,32 +143,33 @@ def main(argv: list[str] | None = None) -> int:
         start, end = period.start_instant, period.end_instant
         base = {"start": start, "end": end, "span": ended_span(start)}
         with engine.connect() as conn:
-            for name, stmt in variants.items():
+            for (name, part), stmt in variants.items():
                 plan = conn.execute(
                     text(explain + stmt.text).bindparams(bindparam("communes", expanding=True)),
                     {**base, "communes": list(registry.communes_of(provinces[0]))},
                 ).all()
-                print(f"{label} {name}: " + " | ".join(str(r[-1]).strip() for r in plan[:6]))
-        cpu: dict[str, list[float]] = {name: [] for name in variants}
-        wall: dict[str, list[float]] = {name: [] for name in variants}
-        rows: dict[str, int] = {}
+                used = [str(r[-1]).strip() for r in plan if "INDEX" in str(r[-1]).upper()]
+                print(f"{label} {name} {part}: " + " | ".join(used[:4]))
+        cpu: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
+        wall: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
+        rows: dict[tuple[str, str], int] = {}
         for run in range(args.runs):
             order = list(variants) if run % 2 == 0 else list(reversed(variants))
-            for name in order:
+            for key in order:
                 c0, w0, n = time.thread_time(), time.perf_counter(), 0
                 with engine.connect() as conn:
                     for code in provinces:
                         params = {**base, "communes": list(registry.communes_of(code))}
-                        result = conn.execute(variants[name], params)
+                        result = conn.execute(variants[key], params)
                         n += len(result.cursor.fetchall())
                         result.close()
-                cpu[name].append(time.thread_time() - c0)
-                wall[name].append(time.perf_counter() - w0)
-                rows[name] = n
-        for name in variants:
+                cpu[key].append(time.thread_time() - c0)
+                wall[key].append(time.perf_counter() - w0)
+                rows[key] = n
+        for key in variants:
             print(
-                f"{label} {name}: CPU {', '.join(f'{v:.2f}' for v in cpu[name])} s; wall "
-                f"{', '.join(f'{v:.2f}' for v in wall[name])} s; {rows[name]:,} rows",
+                f"{label} {key[0]} {key[1]}: CPU {', '.join(f'{v:.2f}' for v in cpu[key])} s; "
+                f"wall {', '.join(f'{v:.2f}' for v in wall[key])} s; {rows[key]:,} rows",
                 flush=True,
             )
         times = []
