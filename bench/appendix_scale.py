@@ -180,6 +180,15 @@ def template_communes(communes: list[str], templates: int, seed: int) -> tuple[s
     return tuple(sorted(random.Random(seed).sample(communes, templates)))
 
 
+def every_commune(
+    registry: Any, communes: list[str], picks: tuple[str, ...], rows_of: dict[str, list[tuple]]
+):
+    """Each commune's rows, a batch a commune: its template's, renamed to it."""
+    for i, code in enumerate(communes):
+        tpl = picks[i % len(picks)]
+        yield renamed(rows_of[tpl], tpl, code, registry.province_of(code) or "00")
+
+
 def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -> dict[str, Any]:
     registry = load_registry()
     communes = sorted(registry.communes)
@@ -192,13 +201,8 @@ def build_dataset(engine: Any, templates: int, orphan_share: float, seed: int) -
     with engine.begin() as conn:
         conn.execute(case_state.delete())
 
-    def batches():
-        for i, code in enumerate(communes):
-            tpl = picks[i % len(picks)]
-            yield renamed(rows_of[tpl], tpl, code, registry.province_of(code) or "00")
-
     t1 = time.perf_counter()
-    n = insert_rows(engine, batches())
+    n = insert_rows(engine, every_commune(registry, communes, picks, rows_of))
     analyze(engine)
     t_ins = time.perf_counter() - t1
     per = [len(r) for r in rows_of.values()]
@@ -248,13 +252,7 @@ def add_history(engine: Any, years: int, templates: int, orphan_share: float, se
             tpl: [(*r[:i_case], r[i_case] + suffix, *r[i_case + 1 :]) for r in rows if r[i_ended]]
             for tpl, rows in rows_of.items()
         }
-
-        def batches(ended: dict[str, list[tuple]] = ended):
-            for i, code in enumerate(communes):
-                tpl = picks[i % len(picks)]
-                yield renamed(ended[tpl], tpl, code, registry.province_of(code) or "00")
-
-        added += insert_rows(engine, batches())
+        added += insert_rows(engine, every_commune(registry, communes, picks, ended))
         print(f"  history year -{k} ({first}..{last}): {added:,} rows so far", flush=True)
     analyze(engine)
     return added

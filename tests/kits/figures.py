@@ -91,6 +91,11 @@ def random_events(
     return events or [CaseEvent(f"{commune}-{case_id}-x", "resolved", case_id, commune, received)]
 
 
+def pick_origin(rng: random.Random, origins: tuple[int, ...]) -> int:
+    """One of `origins`; with only one, the random stream is left as it was."""
+    return rng.choice(origins) if len(origins) > 1 else origins[0]
+
+
 def random_cases(
     rng: random.Random,
     communes: tuple[str, ...],
@@ -102,8 +107,7 @@ def random_cases(
     out = []
     for commune in communes:
         for i in range(rng.randint(per_commune // 2, per_commune)):
-            origin = rng.choice(origins) if len(origins) > 1 else origins[0]
-            events = random_events(rng, commune, f"C{i}", origin)
+            events = random_events(rng, commune, f"C{i}", pick_origin(rng, origins))
             out.append((fold_case(events), min(e.occurred_at for e in events)))
     return out
 

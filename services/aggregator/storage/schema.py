@@ -72,11 +72,12 @@ OPEN_INSTANT = 2**62
 """Where an open case (`ended_at` NULL) is put: after every span of a real instant."""
 ENDED_SPAN_SQL = f"((coalesce(ended_at, {OPEN_INSTANT}) + {ENDED_SPAN_SHIFT}) / {ENDED_SPAN_WIDTH})"
 """The ended span of a case: the year-long slice of time its `ended_at` falls in, open
-cases after them all. `ix_case_state_plain` is ordered by it after the commune, so that
-a window reads only the cases ended at or after its start (`SEEN`): a month's figures
-read a year at most of a commune's history, not all of it. Integer division, truncating
-towards zero in both databases (`ended_span`); the same text in the index and in the
-query, which is how both databases match an index on an expression."""
+cases after them all. `ix_case_state_plain` and `ix_case_state_rich` are ordered by it
+after the commune, so that a window reads only the cases ended at or after its start
+(`SEEN`): a month's figures read a year at most of a commune's history, not all of it.
+Integer division, truncating towards zero in both databases (`ended_span`); the same
+text in the index and in the query, which is how both databases match an index on an
+expression."""
 
 
 def ended_span(instant: int) -> int:

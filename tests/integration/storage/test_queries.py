@@ -52,7 +52,14 @@ from tests.kits.aggregator import (
     story,
     us,
 )
-from tests.kits.figures import DAY, T0, orderly_cases, random_cases, random_window
+from tests.kits.figures import (
+    DAY,
+    T0,
+    orderly_cases,
+    pick_origin,
+    random_cases,
+    random_window,
+)
 
 REGISTRY = load_registry()
 COMMUNES = REGISTRY.communes_of(PROVINCE)[:4]
@@ -89,7 +96,7 @@ def check(
 ) -> None:
     """Every agency's figures, breakdowns, procedures and anomalies equal the fold's."""
     for _ in range(4):
-        start, end, now = random_window(rng, rng.choice(origins) if len(origins) > 1 else T0)
+        start, end, now = random_window(rng, pick_origin(rng, origins))
         e = min(end, now)
         s = min(start, e)
         for agency in ("ubnd", "cong_an", ALL_AGENCIES):
