@@ -23,12 +23,20 @@ LOST_KEY = "lost_recorded"  # bumped whenever lost ranges are written outside ba
 
 
 def ensure_meta(engine: Engine) -> None:
-    """Insert the counters that are absent (0)."""
+    """Insert the counters that are absent (0).
+
+    Aggregators started together on one database (a standby) both find them absent on
+    the first start: `ON CONFLICT DO NOTHING` makes the second wait for the first's
+    insert and keep its rows, instead of failing on the key."""
     with engine.begin() as conn:
         present = {r[0] for r in conn.execute(select(aggregator_meta.c.key))}
-        missing = [{"key": k, "value": 0} for k in META_KEYS if k not in present]
+        missing = [(k,) for k in META_KEYS if k not in present]
         if missing:
-            conn.execute(insert(aggregator_meta), missing)
+            conn.exec_driver_sql(
+                f"INSERT INTO aggregator_meta (key, value) VALUES ({mark(conn.dialect.name)}, 0) "
+                "ON CONFLICT (key) DO NOTHING",
+                missing,
+            )
 
 
 def read_meta(conn: Connection, lock: bool = False) -> dict[str, int]:
@@ -90,14 +98,29 @@ class Position:
     lost: Ranges = field(default_factory=list)
 
 
+UNCLAIMED = ""  # the incarnation of a position row inserted only to be locked
+
+
 def read_position(conn: Connection, stream: str, lock: bool = False) -> Position | None:
+    """The stream's position, or None. `lock` (a writer, inside its transaction): the
+    row is locked until the transaction ends, and created if absent, so that two
+    aggregators writing the first position at once (a standby, both starting on a fresh
+    database) take turns: `FOR UPDATE` locks no row that does not exist yet, and both
+    would insert one. The row inserted here has no incarnation; the caller writes its
+    own into it before committing, so no reader ever sees it."""
     m = mark(conn.dialect.name)
     suffix = lock_suffix(conn.dialect.name) if lock else ""
-    row = conn.exec_driver_sql(
-        f"SELECT incarnation, applied, lost FROM applied_position WHERE stream = {m}{suffix}",
-        (stream,),
-    ).first()
-    if row is None:
+    sql = f"SELECT incarnation, applied, lost FROM applied_position WHERE stream = {m}{suffix}"
+    row = conn.exec_driver_sql(sql, (stream,)).first()
+    if row is None and lock:
+        # Waits for another writer's uncommitted insert of the row; then reads its row.
+        conn.exec_driver_sql(
+            f"INSERT INTO applied_position (stream, incarnation, applied, lost) "
+            f"VALUES ({m}, {m}, '[]', '[]') ON CONFLICT (stream) DO NOTHING",
+            (stream, UNCLAIMED),
+        )
+        row = conn.exec_driver_sql(sql, (stream,)).first()
+    if row is None or row[0] == UNCLAIMED:
         return None
     return Position(stream, row[0], positions.from_json(row[1]), positions.from_json(row[2]))
 
