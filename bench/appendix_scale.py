@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.benchdb import ensure_database  # noqa: E402
 from services.aggregator.storage.engine import make_engine, migrate  # noqa: E402
 from services.aggregator.storage.meta import ensure_meta  # noqa: E402
 from services.aggregator.storage.rows import STATE_COLUMNS, fold_row  # noqa: E402
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "cost of a period's figures should not grow with them",
     )
     args = parser.parse_args(argv)
+    ensure_database(args.database_url)
     engine = make_engine(args.database_url)
     print_machine(engine)
     if not args.reuse:

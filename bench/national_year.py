@@ -41,6 +41,7 @@ for path in (ROOT, ROOT / "bench"):
 from appendix_scale import analyze, print_machine, time_appendices  # noqa: E402
 from rebuild import _AT, EVENT_COLUMNS, moved, template_events  # noqa: E402
 
+from bench.benchdb import ensure_database  # noqa: E402
 from services.aggregator.storage.engine import make_engine, migrate  # noqa: E402
 from services.aggregator.storage.meta import ensure_meta  # noqa: E402
 from shared.domain.timeutil import LOCAL_TZ  # noqa: E402
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.aggregator.rebuild import rebuild
 
+    ensure_database(args.database_url)
     engine = make_engine(args.database_url)
     print_machine(engine)
     result: dict[str, Any] = {}

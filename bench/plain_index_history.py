@@ -18,6 +18,7 @@ Make the data with `bench/appendix_scale.py` (`--history-years N` adds N earlier
     .venv/bin/python bench/appendix_scale.py --runs 1 --cold-runs 0 --single 0 --history-years 3
     .venv/bin/python bench/plain_index_history.py 2025 2025-M06
     .venv/bin/python bench/plain_index_history.py --drop-before-index   # remove it again
+    .venv/bin/python bench/plain_index_history.py --as-is 2025   # the production read alone
 
 The extra indexes cost every case row written while they exist: drop them after.
 """
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import bindparam, text  # noqa: E402
+from sqlalchemy import Engine, bindparam, text  # noqa: E402
 
 from services.aggregator.storage.engine import make_engine  # noqa: E402
 from services.aggregator.storage.queries import read_communes  # noqa: E402
@@ -109,9 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drop-before-index", action="store_true", help="drop the indexes of before"
     )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="only the production read (read_communes) on the database as it is, the "
+        "indexes of before not created: the plans the planner chooses, and the time",
+    )
     args = parser.parse_args(argv)
     engine = make_engine(args.database_url)
     dialect = engine.dialect.name
+    if args.as_is:
+        return as_is(engine, args.periods, args.runs)
     with engine.connect() as conn:
         for name, (columns, where) in BEFORE_INDEXES.items():
             if args.drop_before_index:
@@ -172,18 +181,58 @@ def main(argv: list[str] | None = None) -> int:
                 f"wall {', '.join(f'{v:.2f}' for v in wall[key])} s; {rows[key]:,} rows",
                 flush=True,
             )
-        times = []
-        for _ in range(args.runs):
-            c0 = time.thread_time()
+        time_read_communes(engine, label, provinces, args.runs)
+    engine.dispose()
+    return 0
+
+
+def time_read_communes(engine: Engine, label: str, provinces: list[str], runs: int) -> None:
+    """`read_communes` (both production statements, unpinned, and the fold) over the
+    provinces: the thread's CPU of each pass."""
+    registry = load_registry()
+    period = parse_period(label, "decree09")
+    start, end = period.start_instant, period.end_instant
+    times = []
+    for _ in range(runs):
+        c0 = time.thread_time()
+        with engine.connect() as conn:
+            for code in provinces:
+                read_communes(conn, list(registry.communes_of(code)), start, end)
+        times.append(time.thread_time() - c0)
+    print(
+        f"{label} read_communes (query, fold, rich cases; ended span): CPU "
+        f"{', '.join(f'{v:.2f}' for v in times)} s",
+        flush=True,
+    )
+
+
+def as_is(engine: Engine, labels: list[str], runs: int) -> int:
+    """The production read on the database as it is: which indexes SQLite's planner takes
+    for each statement (`EXPLAIN QUERY PLAN`, nothing pinned), then `read_communes`."""
+    registry = load_registry()
+    provinces = sorted(registry.provinces)[::4]
+    with engine.connect() as conn:
+        indexes = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'case_state'")
+            if engine.dialect.name == "sqlite"
+            else text("SELECT indexname FROM pg_indexes WHERE tablename = 'case_state'")
+        ).scalars()
+        print("case_state indexes: " + ", ".join(sorted(indexes)))
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    for label in labels:
+        period = parse_period(label, "decree09")
+        start, end = period.start_instant, period.end_instant
+        base = {"start": start, "end": end, "span": ended_span(start)}
+        for part, sql in statements(engine.dialect.name)["now"].items():
+            stmt = text(explain + sql).bindparams(bindparam("communes", expanding=True))
             with engine.connect() as conn:
-                for code in provinces:
-                    read_communes(conn, list(registry.communes_of(code)), start, end)
-            times.append(time.thread_time() - c0)
-        print(
-            f"{label} read_communes (query, fold, rich cases; ended span): CPU "
-            f"{', '.join(f'{v:.2f}' for v in times)} s",
-            flush=True,
-        )
+                plan = conn.execute(
+                    stmt, {**base, "communes": list(registry.communes_of(provinces[0]))}
+                ).all()
+            print(f"{label} {part} plan:")
+            for row in plan:
+                print(f"    {row[-1]}")
+        time_read_communes(engine, label, provinces, runs)
     engine.dispose()
     return 0
 

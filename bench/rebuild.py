@@ -38,6 +38,7 @@ for path in (ROOT, ROOT / "bench"):
 
 from appendix_scale import NOW, SIM_END, SIM_START, print_machine  # noqa: E402
 
+from bench.benchdb import ensure_database  # noqa: E402
 from services.aggregator.storage.engine import make_engine, migrate  # noqa: E402
 from services.aggregator.storage.meta import ensure_meta  # noqa: E402
 from services.aggregator.storage.rows import EVENT_INSERT_COLUMNS  # noqa: E402
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.aggregator.rebuild import rebuild
     from services.aggregator.verify import verify_fast, verify_parallel
 
+    ensure_database(args.database_url)
     engine = make_engine(args.database_url)
     print_machine(engine)
     if not args.reuse:
