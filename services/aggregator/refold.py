@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from services.aggregator.storage.dialect import EVERYTHING, Range, commune_range, marks, order_by
-from services.aggregator.storage.meta import REWRITTEN_KEY
+from services.aggregator.storage.dialect import EVERYTHING, Range, commune_range, order_by
+from services.aggregator.storage.meta import REWRITTEN_KEY, counter_upsert_sql
 from services.aggregator.storage.rows import EVENT_COLUMNS, fold_row
 from shared.domain.events import CaseEvent
 from shared.domain.validation import event_from_payload
@@ -100,8 +100,4 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 def bump_rewritten(cursor: Any, dialect: str) -> None:
     """Count one more rewrite of case rows (figures caches key on the meta table)."""
-    m = marks(dialect, 1)
-    key = (REWRITTEN_KEY,)
-    cursor.execute(f"UPDATE aggregator_meta SET value = value + 1 WHERE key = {m}", key)
-    if cursor.rowcount == 0:
-        cursor.execute(f"INSERT INTO aggregator_meta (key, value) VALUES ({m}, 1)", key)
+    cursor.execute(counter_upsert_sql(dialect, add_one=True), (REWRITTEN_KEY,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, select
 
 from services.aggregator import positions
 from services.aggregator.positions import Ranges
@@ -47,6 +47,22 @@ def read_meta(conn: Connection, lock: bool = False) -> dict[str, int]:
     return dict.fromkeys(META_KEYS, 0) | {k: int(v) for k, v in rows}
 
 
+def counter_upsert_sql(dialect: str, add_one: bool) -> str:
+    """One statement that adds one to a counter (`add_one`, parameter: the key) or sets it
+    (parameters: key, value), creating the row if absent. One statement, so that two
+    writers meeting an absent row (a standby's first start) do not both insert it."""
+    m = mark(dialect)
+    if add_one:
+        return (
+            f"INSERT INTO aggregator_meta (key, value) VALUES ({m}, 1) "
+            "ON CONFLICT (key) DO UPDATE SET value = aggregator_meta.value + 1"
+        )
+    return (
+        f"INSERT INTO aggregator_meta (key, value) VALUES ({m}, {m}) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
+
+
 def write_meta(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
     """Write the counters that changed (driver SQL: this runs once per batch)."""
     changed = [(value, key) for key, value in after.items() if before.get(key) != value]
@@ -56,28 +72,18 @@ def write_meta(conn: Connection, before: dict[str, int], after: dict[str, int]) 
     sql = f"UPDATE aggregator_meta SET value = {m} WHERE key = {m}"
     result = conn.exec_driver_sql(sql, changed)
     if result.rowcount != len(changed):  # a counter row missing (ensure_meta not run)
-        present = {r[0] for r in conn.execute(select(aggregator_meta.c.key))}
-        for value, key in changed:
-            if key not in present:
-                conn.execute(insert(aggregator_meta).values(key=key, value=value))
+        conn.exec_driver_sql(
+            counter_upsert_sql(conn.dialect.name, add_one=False),
+            [(key, value) for value, key in changed],
+        )
 
 
 def bump(conn: Connection, key: str, value: int | None = None) -> None:
     """Add one to a counter (or set it to `value`), creating it when absent."""
-    m = mark(conn.dialect.name)
     if value is None:
-        result = conn.exec_driver_sql(
-            f"UPDATE aggregator_meta SET value = value + 1 WHERE key = {m}", (key,)
-        )
+        conn.exec_driver_sql(counter_upsert_sql(conn.dialect.name, add_one=True), (key,))
     else:
-        result = conn.exec_driver_sql(
-            f"UPDATE aggregator_meta SET value = {m} WHERE key = {m}", (value, key)
-        )
-    if result.rowcount == 0:
-        conn.exec_driver_sql(
-            f"INSERT INTO aggregator_meta (key, value) VALUES ({m}, {m})",
-            (key, 1 if value is None else value),
-        )
+        conn.exec_driver_sql(counter_upsert_sql(conn.dialect.name, add_one=False), (key, value))
 
 
 def counts(engine: Engine) -> dict[str, int]:

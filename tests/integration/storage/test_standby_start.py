@@ -1,6 +1,6 @@
 """Two aggregators starting together on one fresh PostgreSQL database (a standby beside
 the active one, docs/operations.md): the rows each start-up creates, the counters and the
-applied position, are created once, and the one that comes second neither fails nor
+applied position, are created once (a counter bumped before it exists too), and the one that comes second neither fails nor
 writes over the other's.
 
 Each test holds one aggregator's transaction open at the moment the other runs the same
@@ -18,8 +18,10 @@ from sqlalchemy import Engine
 from services.aggregator.recovery import record_lost
 from services.aggregator.storage.engine import make_engine, migrate
 from services.aggregator.storage.meta import (
+    REWRITTEN_KEY,
     Applied,
     Position,
+    bump,
     ensure_meta,
     read_meta,
     read_position,
@@ -112,3 +114,16 @@ def test_two_starts_recording_the_first_position(bare: Engine) -> None:
     with bare.connect() as conn:
         position = read_position(conn, ACCEPTED_STREAM)
     assert position == Position(ACCEPTED_STREAM, "inc-1", [(1, 1)], [(2, 4)])
+
+
+def test_a_counter_created_by_two_writers_counts_both(bare: Engine) -> None:
+    """`bump` of a counter row that is absent, by two writers at once: the second waits
+    for the first's row and adds to it (2), instead of failing on the key."""
+
+    def second() -> None:
+        with bare.begin() as conn:
+            bump(conn, REWRITTEN_KEY)
+
+    while_held(bare, lambda conn: bump(conn, REWRITTEN_KEY), second)
+    with bare.connect() as conn:
+        assert read_meta(conn)[REWRITTEN_KEY] == 2
