@@ -21,7 +21,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from services.intake.feed import RejectionFeed
 from services.intake.handler import (
@@ -70,9 +70,27 @@ def consumer_config(settings: Settings, start_seq: int | None = None) -> Consume
 async def ensure_consumer(js: JetStreamContext, settings: Settings) -> str:
     """Create the durable consumer, or update it: 'created', 'updated' or 'recreated'.
 
+    Tried again (up to three times) when the consumer changed under it, which another
+    intake starting at the same moment does: see `_ensure_consumer_once`."""
+    for attempt in range(3):
+        try:
+            return await _ensure_consumer_once(js, settings)
+        except (NotFoundError, BadRequestError):
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+async def _ensure_consumer_once(js: JetStreamContext, settings: Settings) -> str:
+    """One try of `ensure_consumer`.
+
     A consumer from an earlier version, without the queue group, cannot be changed in
     place: it is replaced by one that starts where it had acknowledged up to (whatever
-    it had delivered but not acknowledged is delivered again)."""
+    it had delivered but not acknowledged is delivered again). Two intakes starting
+    together (a standby) may both replace it: the second's delete finds nothing, or
+    removes the first's new consumer, and both add the same one; messages acknowledged
+    in between come again, which intake's de-duplication absorbs."""
     try:
         info = await js.consumer_info(EVENTS_STREAM, INTAKE_CONSUMER)
     except NotFoundError:
@@ -80,7 +98,8 @@ async def ensure_consumer(js: JetStreamContext, settings: Settings) -> str:
         return "created"
     if info.config.deliver_group != DELIVER_GROUP:
         start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
-        await js.delete_consumer(EVENTS_STREAM, INTAKE_CONSUMER)
+        with contextlib.suppress(NotFoundError):  # another intake deleted it first
+            await js.delete_consumer(EVENTS_STREAM, INTAKE_CONSUMER)
         await js.add_consumer(EVENTS_STREAM, consumer_config(settings, start))
         log.warning("intake_consumer_recreated", reason="queue group added", start_seq=start)
         return "recreated"

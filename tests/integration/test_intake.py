@@ -275,6 +275,30 @@ async def test_streams_and_consumer_created_when_absent_existing_stream_left_alo
         await nc.close()
 
 
+async def test_two_intakes_replacing_an_old_consumer_at_once(settings: Settings) -> None:
+    """Two intakes starting together find the consumer of an earlier version, without the
+    queue group: both replace it (docs/operations.md, "A standby"). Neither start
+    fails on the other's delete, and the one left has the group and starts after what
+    was acknowledged."""
+    nc = await nats.connect(settings.nats_url)
+    js = nc.jetstream()
+    try:
+        await js.add_stream(StreamConfig(name=EVENTS_STREAM, subjects=["tthc.events.>"]))
+        await js.add_consumer(
+            EVENTS_STREAM, durable_name=INTAKE_CONSUMER, deliver_subject="_TTHC.deliver.intake"
+        )
+        outcomes = await asyncio.gather(
+            ensure_consumer(js, settings), ensure_consumer(js, settings), return_exceptions=True
+        )
+        assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+        assert "recreated" in outcomes
+        info = await js.consumer_info(EVENTS_STREAM, INTAKE_CONSUMER)
+        assert info.config.deliver_group == "tthc-intake"
+        assert info.config.opt_start_seq == 1  # nothing was acknowledged: from the first
+    finally:
+        await nc.close()
+
+
 async def test_stop_then_restart_continues(settings: Settings, js_client: Any) -> None:
     """Events published while intake is down are taken after a restart."""
     js = js_client
