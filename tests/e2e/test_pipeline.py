@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import nats
+import nats.js.errors
 import pytest
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
@@ -218,7 +219,16 @@ async def _publish(url: str, messages: list[tuple[str, bytes, str]]) -> None:
                 raise
             await asyncio.sleep(0.2)
     for subject, body, msg_id in messages:
-        await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id})
+        for attempt in range(10):
+            try:
+                await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id})
+                break
+            except nats.js.errors.NoStreamResponseError:
+                # A stream just created can answer "no responders" for a moment (CI saw
+                # it once on the first publish); nats.go retries this answer, so do we.
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.2)
     await nc.close()
 
 
