@@ -29,6 +29,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -98,6 +99,25 @@ def statements(dialect: str) -> dict[str, dict[str, str]]:
     }
 
 
+def sampled_provinces() -> list[str]:
+    """The nine provinces timed (every fourth)."""
+    return sorted(load_registry().provinces)[::4]
+
+
+def window(label: str) -> dict[str, int]:
+    """The Decree 09 period's bounds and its start's ended span, as the queries bind them."""
+    period = parse_period(label, "decree09")
+    start = period.start_instant
+    return {"start": start, "end": period.end_instant, "span": ended_span(start)}
+
+
+def plan_of(conn: Any, sql: str, params: dict[str, Any]) -> list[str]:
+    """The plan's lines (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL)."""
+    explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+    stmt = text(explain + sql).bindparams(bindparam("communes", expanding=True))
+    return [str(row[-1]) for row in conn.execute(stmt, params).all()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("periods", nargs="*", default=["2025", "2025-M06"], help="Decree 09 labels")
@@ -138,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{', '.join(BEFORE_INDEXES)} dropped")
             return 0
     registry = load_registry()
-    provinces = sorted(registry.provinces)[::4]
+    provinces = sampled_provinces()
     variants = {
         (name, part): text(
             pinned(sql, PINNED[name, part]) if dialect == "sqlite" else sql
@@ -146,18 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, parts in statements(dialect).items()
         for part, sql in parts.items()
     }
-    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
     for label in args.periods:
-        period = parse_period(label, "decree09")
-        start, end = period.start_instant, period.end_instant
-        base = {"start": start, "end": end, "span": ended_span(start)}
+        base = window(label)
+        first = {**base, "communes": list(registry.communes_of(provinces[0]))}
         with engine.connect() as conn:
             for (name, part), stmt in variants.items():
-                plan = conn.execute(
-                    text(explain + stmt.text).bindparams(bindparam("communes", expanding=True)),
-                    {**base, "communes": list(registry.communes_of(provinces[0]))},
-                ).all()
-                used = [str(r[-1]).strip() for r in plan if "INDEX" in str(r[-1]).upper()]
+                plan = plan_of(conn, stmt.text, first)
+                used = [line.strip() for line in plan if "INDEX" in line.upper()]
                 print(f"{label} {name} {part}: " + " | ".join(used[:4]))
         cpu: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
         wall: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
@@ -191,14 +206,13 @@ def time_read_communes(engine: Engine, label: str, provinces: list[str], runs: i
     provinces: the thread's CPU and the wall time of each pass (on PostgreSQL the CPU
     leaves out the server's work)."""
     registry = load_registry()
-    period = parse_period(label, "decree09")
-    start, end = period.start_instant, period.end_instant
+    base = window(label)
     cpu, wall = [], []
     for _ in range(runs):
         c0, w0 = time.thread_time(), time.perf_counter()
         with engine.connect() as conn:
             for code in provinces:
-                read_communes(conn, list(registry.communes_of(code)), start, end)
+                read_communes(conn, list(registry.communes_of(code)), base["start"], base["end"])
         cpu.append(time.thread_time() - c0)
         wall.append(time.perf_counter() - w0)
     print(
@@ -212,7 +226,7 @@ def as_is(engine: Engine, labels: list[str], runs: int) -> int:
     """The production read on the database as it is: which indexes SQLite's planner takes
     for each statement (`EXPLAIN QUERY PLAN`, nothing pinned), then `read_communes`."""
     registry = load_registry()
-    provinces = sorted(registry.provinces)[::4]
+    provinces = sampled_provinces()
     with engine.connect() as conn:
         indexes = conn.execute(
             text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'case_state'")
@@ -220,20 +234,14 @@ def as_is(engine: Engine, labels: list[str], runs: int) -> int:
             else text("SELECT indexname FROM pg_indexes WHERE tablename = 'case_state'")
         ).scalars()
         print("case_state indexes: " + ", ".join(sorted(indexes)))
-    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     for label in labels:
-        period = parse_period(label, "decree09")
-        start, end = period.start_instant, period.end_instant
-        base = {"start": start, "end": end, "span": ended_span(start)}
+        first = {**window(label), "communes": list(registry.communes_of(provinces[0]))}
         for part, sql in statements(engine.dialect.name)["now"].items():
-            stmt = text(explain + sql).bindparams(bindparam("communes", expanding=True))
             with engine.connect() as conn:
-                plan = conn.execute(
-                    stmt, {**base, "communes": list(registry.communes_of(provinces[0]))}
-                ).all()
+                plan = plan_of(conn, sql, first)
             print(f"{label} {part} plan:")
-            for row in plan:
-                print(f"    {row[-1]}")
+            for line in plan:
+                print(f"    {line}")
         time_read_communes(engine, label, provinces, runs)
     engine.dispose()
     return 0
