@@ -72,14 +72,12 @@ async def ensure_consumer(js: JetStreamContext, settings: Settings) -> str:
 
     Tried again (up to three times) when the consumer changed under it, which another
     intake starting at the same moment does: see `_ensure_consumer_once`."""
-    for attempt in range(3):
+    for _ in range(2):
         try:
             return await _ensure_consumer_once(js, settings)
         except (NotFoundError, BadRequestError):
-            if attempt == 2:
-                raise
             await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
+    return await _ensure_consumer_once(js, settings)  # the third try's error is raised
 
 
 async def _ensure_consumer_once(js: JetStreamContext, settings: Settings) -> str:

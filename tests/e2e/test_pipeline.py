@@ -17,6 +17,8 @@ import nats
 import nats.js.errors
 import pytest
 
+from tests.kits.reliability import wait_stream
+
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
 
 TTHC = str(Path(sys.executable).with_name("tthc"))
@@ -209,15 +211,7 @@ def _tthc(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Com
 async def _publish(url: str, messages: list[tuple[str, bytes, str]]) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
-    deadline = time.monotonic() + 30
-    while True:  # the services create the stream on start-up
-        try:
-            await js.stream_info("TTHC_EVENTS")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    await wait_stream(js)  # the services create the stream on start-up
     for subject, body, msg_id in messages:
         for attempt in range(10):
             try:
