@@ -13,7 +13,7 @@ Agencies (contract 1.1, "Figures per agency and per field"): a request names one
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -71,7 +71,10 @@ class FiguresReply:
     )
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        # orjson encodes the dataclass itself: `dataclasses.asdict` would deep-copy every
+        # nested dict first (a province's reply with its communes: 10 ms instead of 0.08
+        # ms; a commune's 0.5 ms instead of 0.006; docs/performance.md).
+        return orjson.dumps(self)
 
     @classmethod
     def from_json(cls, data: bytes) -> FiguresReply:
@@ -79,7 +82,7 @@ class FiguresReply:
 
 
 def request_to_json(request: FiguresRequest) -> bytes:
-    return orjson.dumps(asdict(request))
+    return orjson.dumps(request)
 
 
 def request_from_json(data: bytes) -> FiguresRequest:
