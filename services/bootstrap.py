@@ -46,7 +46,16 @@ def build_aggregator(settings: Settings, registry: UnitRegistry) -> Service:
     # Readers get their own, smaller SQLite page caches: each connection has one, and
     # full-table reads (the gauges) would fill a 64 MiB one each.
     reader = make_engine(settings.database_url, cache_mib=READ_CACHE_MIB)
-    return AggregatorService(settings, registry, AggregatorMetrics(), writer, reader)
+    workers = None
+    if settings.figures_workers:
+        from services.aggregator.storage.figworkers import FiguresWorkers
+
+        workers = FiguresWorkers(
+            settings.database_url, registry, settings.figures_workers, cache_mib=READ_CACHE_MIB
+        )
+    return AggregatorService(
+        settings, registry, AggregatorMetrics(), writer, reader, figures_workers=workers
+    )
 
 
 READ_CACHE_MIB = 16  # SQLite page cache of each reading connection of the aggregator

@@ -121,6 +121,11 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "How long a figures request over NATS waits for the aggregator.",
     ),
     (
+        "TTHC_FIGURES_WORKERS",
+        "auto",
+        "Reader processes of the aggregator that answer figures requests, so a period-end run of the whole country uses every core (each province and its communes belong to one). `auto`: one per core, at most 4, none on a single core; 0: answered in the aggregator's own thread. They start on the first province request (docs/operations.md, \"Figures workers\").",
+    ),
+    (
         "TTHC_DEPLOYMENT_FILE",
         "",
         "A JSON file of the deployment's document settings: per unit, the signature block (titles and names), the report number and the place; names of agencies and fields. Format in docs/reporter.md.",
@@ -190,6 +195,24 @@ def _float(name: str, default: str) -> float:
         raise ValueError(f"{name} must be a number, not {_env(name, default)!r}") from None
 
 
+MAX_AUTO_FIGURES_WORKERS = 4
+
+
+def _workers(name: str, default: str) -> int:
+    """A count of processes, or `auto`: one per core, at most 4, none on a single core."""
+    raw = _env(name, default).strip().lower()
+    if raw == "auto":
+        cores = os.cpu_count() or 1
+        return 0 if cores < 2 else min(cores, MAX_AUTO_FIGURES_WORKERS)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be 'auto' or a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 'auto' or 0 or more, not {value}")
+    return value
+
+
 def _path_or_none(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -225,6 +248,7 @@ class Settings:
     deployment_file: Path | None = None
     values_file: Path | None = None
     snapshot_forms: tuple[str, ...] = ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp")
+    figures_workers: int = 0
 
     @property
     def nats_servers(self) -> list[str]:
@@ -271,6 +295,7 @@ class Settings:
             "start_timeout_seconds": _float("TTHC_START_TIMEOUT_SECONDS", "60"),
             "stream_replicas": _int("TTHC_STREAM_REPLICAS", "1"),
             "stream_max_age_days": _float("TTHC_STREAM_MAX_AGE_DAYS", "0"),
+            "figures_workers": _workers("TTHC_FIGURES_WORKERS", defaults["TTHC_FIGURES_WORKERS"]),
             "deployment_file": _path_or_none(_env("TTHC_DEPLOYMENT_FILE", "")),
             "values_file": _path_or_none(_env("TTHC_VALUES_FILE", "")),
             "snapshot_forms": tuple(
@@ -304,6 +329,8 @@ class Settings:
             raise ValueError("TTHC_STREAM_REPLICAS must be between 1 and 5")
         if self.stream_max_age_days < 0:
             raise ValueError("TTHC_STREAM_MAX_AGE_DAYS must be 0 (for ever) or more")
+        if self.figures_workers < 0:
+            raise ValueError("TTHC_FIGURES_WORKERS must be 'auto' or 0 or more")
         if not self.nats_servers:
             raise ValueError("TTHC_NATS_URL must name at least one server")
         check_database_url(self.database_url)

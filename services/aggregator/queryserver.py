@@ -1,19 +1,22 @@
 """Figures over NATS request/reply: a FastStream subscriber on `tthc.query.figures`.
 
 A `FiguresRequest` (JSON) in, a `FiguresReply` (JSON) out; errors go in the reply's
-`error`, never as a missing answer. The reporter service asks here. Queries run in a
-thread on the aggregator's reading engine, so the event loop keeps consuming.
+`error`, never as a missing answer. The reporter service asks here. Queries run in the
+figures workers (`storage/figworkers.py`, TTHC_FIGURES_WORKERS) or, without them or
+while they start, in a thread on the aggregator's reading engine, so the event loop keeps
+consuming. Several requests are answered at once (the reporter asks two provinces at a
+time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy import Engine
 
-from services.aggregator.storage.engine import describe_error
-from services.aggregator.storage.queries import figures_for
+from services.aggregator.storage.figworkers import FiguresWorkers, answer_figures
 from shared.logging import get_logger
 from shared.ports import FiguresReply, request_from_json
 from shared.registry import UnitRegistry
@@ -21,12 +24,21 @@ from shared.subjects import FIGURES_QUERY_SUBJECT
 
 log = get_logger("tthc.aggregator")
 
+QUERIES_AT_ONCE = 2  # requests answered at once without workers (threads on the reader)
+
 
 class QueryServer:
     """Answers figures requests from the aggregator's database."""
 
-    def __init__(self, servers: list[str], engine: Engine, registry: UnitRegistry) -> None:
+    def __init__(
+        self,
+        servers: list[str],
+        engine: Engine,
+        registry: UnitRegistry,
+        workers: FiguresWorkers | None = None,
+    ) -> None:
         self.servers, self.engine, self.registry = servers, engine, registry
+        self.workers = workers
         self._broker = None
 
     async def answer(self, body: bytes) -> bytes:
@@ -35,12 +47,22 @@ class QueryServer:
             request = request_from_json(body)
         except Exception as exc:
             return FiguresReply({}, {}, {}, error=f"bad request: {type(exc).__name__}").to_json()
-        try:
-            reply = await asyncio.to_thread(figures_for, self.engine, self.registry, request)
-        except Exception as exc:
-            log.error("figures_query_failed", error=describe_error(exc), unit=request.unit_code)
-            reply = FiguresReply({}, {}, {}, error=f"figures failed: {describe_error(exc)}")
-        return reply.to_json()
+        answered = None
+        future = self.workers.submit(body, request) if self.workers is not None else None
+        if future is not None:
+            try:
+                answered = await asyncio.wrap_future(future)
+            except BrokenProcessPool as exc:  # the worker died: answered here instead
+                self.workers.lost(request, exc)  # type: ignore[union-attr]
+            except asyncio.CancelledError:
+                if not future.cancelled():  # this request itself is cancelled
+                    raise
+        if answered is None:
+            answered = await asyncio.to_thread(answer_figures, self.engine, self.registry, body)
+        reply, failure, unit = answered
+        if failure is not None:
+            log.error("figures_query_failed", error=failure, unit=unit)
+        return reply
 
     async def start(self) -> None:
         from faststream.nats import NatsBroker
@@ -65,6 +87,9 @@ class QueryServer:
         broker.subscriber(
             FIGURES_QUERY_SUBJECT,
             queue="tthc-aggregator",
+            max_workers=QUERIES_AT_ONCE
+            if self.workers is None
+            else max(QUERIES_AT_ONCE, len(self.workers.workers) + 1),
             title="tthc.query.figures",
             description="Figures request/reply: FiguresRequest in, FiguresReply out (JSON).",
         )(figures_query)
@@ -72,6 +97,8 @@ class QueryServer:
         self._broker = broker
 
     async def stop(self) -> None:
+        if self.workers is not None:
+            await asyncio.to_thread(self.workers.close)
         if self._broker is not None:
             try:
                 await self._broker.stop()

@@ -31,6 +31,7 @@ from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.queryserver import QueryServer
 from services.aggregator.rebuild import rebuild
 from services.aggregator.storage.engine import checkpoint, migrate
+from services.aggregator.storage.figworkers import FiguresWorkers
 from services.aggregator.storage.meta import REBUILD_KEY, ensure_meta, read_meta
 from shared.httpserver import OpsServer
 from shared.logging import get_logger
@@ -99,6 +100,7 @@ class AggregatorService:
         metrics: AggregatorMetrics,
         writer: Engine,
         reader: Engine,
+        figures_workers: FiguresWorkers | None = None,
     ) -> None:
         self.settings = settings
         self.units = registry
@@ -109,7 +111,7 @@ class AggregatorService:
         self.js: JetStreamContext | None = None
         self.incarnation = ""  # of TTHC_ACCEPTED, set when reconciling
         self.committer = Committer(writer, registry.province_of, metrics, lambda: self.incarnation)
-        self.queries = QueryServer(settings.nats_servers, reader, registry)
+        self.queries = QueryServer(settings.nats_servers, reader, registry, figures_workers)
         self._psub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = self.committer.stopping
