@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 
 import nats
 import orjson
@@ -275,3 +277,57 @@ async def test_wal_checkpointed_by_its_own_task(settings: Settings) -> None:
             checkpoint(other, "NONSENSE")
     finally:
         other.dispose()
+
+
+async def test_figures_workers_answer_over_nats(settings: Settings) -> None:
+    """With TTHC_FIGURES_WORKERS, a province request starts the workers; once they run,
+    the same requests over NATS get the same figures from them (docs/operations.md)."""
+    from dataclasses import replace
+
+    await publish_batches(settings, story(), size=5)
+    service = aggregator(replace(settings, figures_workers=2))
+    assert service.queries.workers is not None
+    await service.start()
+    try:
+        await wait_caught_up(settings)
+        nc = await nats.connect(settings.nats_url)
+        try:
+            asks = [
+                FiguresRequest("province", "01", START, END, LATER, with_communes=True),
+                FiguresRequest("commune", COMMUNE, START, END, LATER),
+            ]
+
+            async def ask_all() -> list[FiguresReply]:
+                out = []
+                for request in asks:
+                    msg = await nc.request(
+                        FIGURES_QUERY_SUBJECT, request_to_json(request), timeout=10
+                    )
+                    out.append(FiguresReply.from_json(msg.data))
+                return out
+
+            in_thread = await ask_all()  # the first province request starts the workers
+            deadline = time.monotonic() + 60
+            while len(service.queries.workers.pids()) < 2:
+                assert time.monotonic() < deadline, "the figures workers did not start"
+                await asyncio.sleep(0.05)
+            pids = service.queries.workers.pids()
+            from_workers = await ask_all()
+            assert [r.figures for r in from_workers] == [r.figures for r in in_thread]
+            assert from_workers[0].communes == in_thread[0].communes
+            assert in_thread[1].figures["received_total"] == 4  # story(): four cases
+        finally:
+            await nc.close()
+    finally:
+        await service.stop()
+    for pid in pids:  # stopped with the aggregator
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[0] == "Z":
+                break
+            assert time.monotonic() < deadline, f"figures worker {pid} outlived the aggregator"
+            await asyncio.sleep(0.1)
