@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
 import nats
 import orjson
@@ -20,6 +18,7 @@ from shared.registry import load_registry
 from shared.settings import Settings
 from shared.subjects import ACCEPTED_STREAM, AGGREGATOR_CONSUMER, FIGURES_QUERY_SUBJECT
 from tests.kits.aggregator import COMMUNE, batch_message, story, us
+from tests.kits.processes import gone
 
 pytestmark = pytest.mark.nats
 
@@ -320,14 +319,4 @@ async def test_figures_workers_answer_over_nats(settings: Settings) -> None:
             await nc.close()
     finally:
         await service.stop()
-    for pid in pids:  # stopped with the aggregator
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[0] == "Z":
-                break
-            assert time.monotonic() < deadline, f"figures worker {pid} outlived the aggregator"
-            await asyncio.sleep(0.1)
+    assert gone(pids, 10), "a figures worker outlived the aggregator"

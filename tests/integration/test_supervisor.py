@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.natsserver import free_port, free_port_block
+from tests.kits.processes import alive
 from tests.kits.reliability import service_env
 
 pytestmark = pytest.mark.nats
@@ -30,15 +31,6 @@ def children_of(pid: int) -> list[int]:
             if int(stat[1]) == pid:
                 found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"
 
 
 def wait_until(predicate, timeout: float = 30) -> None:

@@ -24,6 +24,7 @@ from services.aggregator.storage.figworkers import FiguresWorkers, answer_figure
 from shared.ports import FiguresReply, FiguresRequest, request_to_json
 from shared.registry import load_registry
 from tests.kits.aggregator import COMMUNE, COMMUNE_B, PROVINCE, items, many_cases, us
+from tests.kits.processes import alive, gone
 
 REGISTRY = load_registry()
 START, END, NOW = us("2025-01-01T00:00"), us("2026-01-01T00:00"), us("2026-01-10T00:00")
@@ -124,28 +125,6 @@ def test_close_stops_every_worker(workers: FiguresWorkers) -> None:
     assert workers.submit(request_to_json(province), province) is None
 
 
-def gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = [pid for pid in pids if _alive(pid)]
-        if not alive:
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (exited, not yet reaped by init) counts as gone
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 PARENT = textwrap.dedent(
     """
     import sys, time
@@ -185,7 +164,7 @@ def test_no_worker_outlives_a_killed_parent(loaded: tuple[Engine, str], tmp_path
                 break
         pids = [int(p) for p in lines[-1].split()[1:]] if lines else []
         assert len(pids) == 2, f"the parent printed {lines!r}"
-        assert all(_alive(pid) for pid in pids)
+        assert all(alive(pid) for pid in pids)
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
         assert gone(pids, 10), "a figures worker outlived its killed parent"
