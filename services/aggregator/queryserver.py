@@ -58,7 +58,7 @@ class QueryServer:
                 if not future.cancelled():  # this request itself is cancelled
                     raise
         if answered is None:
-            answered = await asyncio.to_thread(answer_figures, self.engine, self.registry, body)
+            answered = await asyncio.to_thread(answer_figures, self.engine, self.registry, request)
         reply, failure, unit = answered
         if failure is not None:
             log.error("figures_query_failed", error=failure, unit=unit)

@@ -31,7 +31,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,18 +48,13 @@ RESTART_AFTER_SECONDS = 30.0  # a worker that failed to start is tried again aft
 
 
 def answer_figures(
-    engine: Engine | None, registry: UnitRegistry, body: bytes
+    engine: Engine | None, registry: UnitRegistry, request: FiguresRequest
 ) -> tuple[bytes, str | None, str]:
-    """The JSON reply to a JSON request, the failure to log (or None), and the unit.
+    """The JSON reply to a request, the failure to log (or None), and the unit.
 
-    Errors go in the reply's `error`: a bad request, or a query that failed."""
+    A query that fails is answered with the reply's `error`."""
     from services.aggregator.storage.queries import figures_for
 
-    try:
-        request = request_from_json(body)
-    except Exception as exc:
-        error = f"bad request: {type(exc).__name__}"
-        return FiguresReply({}, {}, {}, error=error).to_json(), None, ""
     try:
         reply = figures_for(engine, registry, request)
     except Exception as exc:
@@ -96,7 +90,8 @@ def _ready() -> int:
 
 
 def _answer_in_worker(body: bytes) -> tuple[bytes, str | None, str]:
-    return answer_figures(_worker["engine"], _worker["registry"], body)
+    # The request's JSON, which the query server decoded already (a few bytes to send).
+    return answer_figures(_worker["engine"], _worker["registry"], request_from_json(body))
 
 
 # --- in the aggregator ---------------------------------------------------------------
@@ -135,7 +130,6 @@ class FiguresWorkers:
         registry: UnitRegistry,
         workers: int,
         cache_mib: int = 16,
-        on_event: Callable[[str], None] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("FiguresWorkers needs at least one worker")
@@ -144,7 +138,6 @@ class FiguresWorkers:
         self.workers = [_Worker() for _ in range(workers)]
         for code, index in sorted(self.owner.items()):
             self.workers[index].provinces.append(code)
-        self.on_event = on_event or (lambda _event: None)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -185,7 +178,6 @@ class FiguresWorkers:
             worker.starting = False
             if not self._closed:
                 worker.executor, worker.started = executor, started
-                self.on_event("starting")
                 return
         _stop_executor(executor)  # closed meanwhile
 
@@ -236,7 +228,6 @@ class FiguresWorkers:
             provinces=len(worker.provinces),
             hint="its requests are answered in the aggregator's thread until it starts again",
         )
-        self.on_event("lost")
         if executor is not None:
             _stop_executor(executor)
 

@@ -80,7 +80,7 @@ def test_workers_answer_as_the_thread_does(
     pids = wait_started(workers, 2)
     assert len(set(pids)) == 2 and os.getpid() not in pids
     for req in (province, request("commune", COMMUNE), request("commune", COMMUNE_B)):
-        expected, failure, _ = answer_figures(engine, REGISTRY, request_to_json(req))
+        expected, failure, _ = answer_figures(engine, REGISTRY, req)
         assert failure is None
         got = from_worker(workers, req)
         assert got == expected
