@@ -22,6 +22,7 @@ PostgreSQL COPY) after `alembic upgrade head`.
     .venv/bin/python bench/appendix_scale.py --database-url postgresql+psycopg://postgres@127.0.0.1/tthc_bench
     .venv/bin/python bench/appendix_scale.py --reuse               # time again, keep the data
     .venv/bin/python bench/appendix_scale.py --reuse --order communes --threads 1
+    .venv/bin/python bench/appendix_scale.py --reuse --processes 2  # through figures workers
 
 Targets: all communes + all provinces under 10 s in all; one commune under 50 ms.
 """
@@ -374,6 +375,119 @@ def time_appendices(
     }
 
 
+def _worker_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of live processes (Linux /proc; 0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def time_appendices_in_workers(
+    database_url: str,
+    registry: Any,
+    processes: int,
+    provinces_in_flight: int = 2,
+    communes_in_flight: int = 1,
+    period_label: str = PERIOD,
+) -> dict[str, Any]:
+    """One pass as deployed with TTHC_FIGURES_WORKERS=`processes`: the aggregator's
+    `FiguresWorkers` answer JSON requests, this process decodes each reply and builds
+    the appendix, as the reporter does with the replies it gets over NATS.
+
+    Every province with its communes first (`provinces_in_flight` at a time, as the
+    reporter's PROVINCES_IN_FLIGHT), then every commune (`communes_in_flight` at a time;
+    the reporter asks them one after the other, 1), each
+    answered by its province's worker from that worker's figures cache. The workers are
+    new for each pass (empty caches) and started before the clock starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.aggregator.storage.figworkers import FiguresWorkers
+    from services.reporter.appendix import build_appendix, unit_info
+    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
+    from shared.domain.periods import parse_period
+    from shared.ports import FiguresReply, FiguresRequest, request_to_json
+
+    period = parse_period(period_label, "decree09")
+    template = load_template(DEFAULT_TEMPLATE)
+    now = int(NOW.timestamp() * 1_000_000)
+    workers = FiguresWorkers(database_url, registry, processes)
+    try:
+        first = FiguresRequest(
+            "province", min(registry.provinces), period.start_instant, period.end_instant, now
+        )
+        workers.submit(request_to_json(first), first)  # starts them (answered by none)
+        deadline = time.monotonic() + 120
+        while len(workers.pids()) < processes:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the figures workers did not start: {workers.pids()}")
+            time.sleep(0.05)
+        pids = workers.pids()
+
+        def ask(request: FiguresRequest) -> FiguresReply:
+            future = workers.submit(request_to_json(request), request)
+            if future is None:
+                raise RuntimeError(f"no worker took {request.unit_kind} {request.unit_code}")
+            body, failure, _ = future.result()
+            if failure is not None:
+                raise RuntimeError(f"figures failed: {failure}")
+            return FiguresReply.from_json(body)
+
+        def commune(code: str) -> tuple[float, int]:
+            c0 = time.perf_counter()
+            req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
+            reply = ask(req)
+            doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
+            return time.perf_counter() - c0, len(orjson.dumps(doc))
+
+        def province(code: str) -> tuple[float, int]:
+            p0 = time.perf_counter()
+            req = FiguresRequest(
+                "province", code, period.start_instant, period.end_instant, now, with_communes=True
+            )
+            reply = ask(req)
+            doc = build_appendix(
+                unit_info(registry, "province", code), period, reply, template, now, registry
+            )
+            return time.perf_counter() - p0, len(orjson.dumps(doc))
+
+        cpu_workers0 = _worker_cpu(pids)
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        with ThreadPoolExecutor(max(provinces_in_flight, 1)) as pool:
+            per_province = list(pool.map(province, sorted(registry.provinces)))
+        t1 = time.perf_counter()
+        cpu_workers1 = _worker_cpu(pids)
+        if communes_in_flight <= 1:
+            per_commune = [commune(code) for code in sorted(registry.communes)]
+        else:
+            with ThreadPoolExecutor(communes_in_flight) as pool:
+                per_commune = list(pool.map(commune, sorted(registry.communes)))
+        t2 = time.perf_counter()
+        cpu = time.process_time() - cpu0
+        cpu_workers = _worker_cpu(pids) - cpu_workers0
+    finally:
+        workers.close()
+    commune_times = sorted(t for t, _ in per_commune)
+    return {
+        "total": t2 - t0,
+        "cpu": cpu,
+        "cpu_workers": cpu_workers,
+        "cpu_workers_communes": cpu_workers - (cpu_workers1 - cpu_workers0),
+        "communes": t2 - t1,
+        "provinces": t1 - t0,
+        "commune_median_ms": statistics.median(commune_times) * 1000,
+        "commune_p99_ms": commune_times[int(len(commune_times) * 0.99)] * 1000,
+        "commune_max_ms": commune_times[-1] * 1000,
+        "province_max_ms": max(t for t, _ in per_province) * 1000,
+        "json_bytes": sum(n for _, n in per_commune) + sum(n for _, n in per_province),
+    }
+
+
 def time_single_communes(
     engine: Any, registry: Any, count: int, seed: int, period_label: str = PERIOD
 ) -> dict[str, float]:
@@ -429,6 +543,21 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=2, help="provinces asked at a time (provinces order)"
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ask through N figures workers (TTHC_FIGURES_WORKERS=N, as deployed: JSON "
+        "replies decoded here) instead of reading in this process (0, the default)",
+    )
+    parser.add_argument(
+        "--communes-in-flight",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --processes: commune requests in flight at once (the reporter: 1)",
+    )
+    parser.add_argument(
         "--single", type=int, default=300, help="communes timed alone, no cache (0: none)"
     )
     parser.add_argument("--seed", type=int, default=6)
@@ -468,26 +597,46 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("dataset size: " + orjson.dumps(dataset_size(engine)).decode(), flush=True)
     registry = load_registry()
-    for use_cache in (True, False):
-        mode = (
-            f"{args.order} first, {args.threads} thread(s), with the figures cache"
-            if use_cache
-            else f"{args.order} first, {args.threads} thread(s), no cache (every request reads)"
-        )
+    for use_cache in (True, False) if not args.processes else (True,):
+        if args.processes:
+            mode = (
+                f"provinces first, {args.processes} figures worker(s), "
+                f"{args.threads} province(s) and {args.communes_in_flight} commune(s) in flight"
+            )
+        elif use_cache:
+            mode = f"{args.order} first, {args.threads} thread(s), with the figures cache"
+        else:
+            mode = f"{args.order} first, {args.threads} thread(s), no cache (every request reads)"
         runs = []
         for i in range(args.runs if use_cache else args.cold_runs):
-            result = time_appendices(
-                engine, registry, use_cache, args.order, args.threads, args.period
-            )
+            if args.processes:
+                result = time_appendices_in_workers(
+                    args.database_url,
+                    registry,
+                    args.processes,
+                    args.threads,
+                    args.communes_in_flight,
+                    args.period,
+                )
+            else:
+                result = time_appendices(
+                    engine, registry, use_cache, args.order, args.threads, args.period
+                )
             runs.append(result)
+            workers_cpu = (
+                f", workers' CPU {result['cpu_workers']:.2f}s (communes "
+                f"{result['cpu_workers_communes']:.2f}s)"
+                if "cpu_workers" in result
+                else ""
+            )
             print(
                 f"run {i + 1} ({mode}): all {result['total']:.2f}s (communes "
                 f"{result['communes']:.2f}s, provinces {result['provinces']:.2f}s); one commune "
                 f"median {result['commune_median_ms']:.1f} ms, p99 "
                 f"{result['commune_p99_ms']:.1f} ms, max {result['commune_max_ms']:.1f} ms; "
                 f"slowest province {result['province_max_ms']:.0f} ms; "
-                f"{result['json_bytes']:,} JSON bytes; CPU {result['cpu']:.2f}s; load "
-                f"{os.getloadavg()[0]:.2f}",
+                f"{result['json_bytes']:,} JSON bytes; CPU {result['cpu']:.2f}s{workers_cpu}; "
+                f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
         if runs:
