@@ -126,6 +126,11 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
         "Reader processes of the aggregator that answer figures requests, so a period-end run of the whole country uses every core (each province and its communes belong to one). `auto`: one per core, at most 4, none on a single core; 0: answered in the aggregator's own thread. They start on the first province request (docs/operations.md, \"Figures workers\").",
     ),
     (
+        "TTHC_RENDER_WORKERS",
+        "auto",
+        "Processes of the reporter that render and freeze the period-end snapshots (the forms as XLSX and DOCX: about 0.6 s a commune), so a run over many communes uses every core. `auto`: one per core, at most 4, none on a single core; 0: frozen one at a time in the reporter's own thread. They start on the first period-end run with data (docs/operations.md, \"Render workers\").",
+    ),
+    (
         "TTHC_DEPLOYMENT_FILE",
         "",
         "A JSON file of the deployment's document settings: per unit, the signature block (titles and names), the report number and the place; names of agencies and fields. Format in docs/reporter.md.",
@@ -195,7 +200,7 @@ def _float(name: str, default: str) -> float:
         raise ValueError(f"{name} must be a number, not {_env(name, default)!r}") from None
 
 
-MAX_AUTO_FIGURES_WORKERS = 4
+MAX_AUTO_WORKERS = 4
 
 
 def _workers(name: str, default: str) -> int:
@@ -203,7 +208,7 @@ def _workers(name: str, default: str) -> int:
     raw = _env(name, default).strip().lower()
     if raw == "auto":
         cores = os.cpu_count() or 1
-        return 0 if cores < 2 else min(cores, MAX_AUTO_FIGURES_WORKERS)
+        return 0 if cores < 2 else min(cores, MAX_AUTO_WORKERS)
     try:
         value = int(raw)
     except ValueError:
@@ -249,6 +254,7 @@ class Settings:
     values_file: Path | None = None
     snapshot_forms: tuple[str, ...] = ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp")
     figures_workers: int = 0
+    render_workers: int = 0
 
     @property
     def nats_servers(self) -> list[str]:
@@ -296,6 +302,7 @@ class Settings:
             "stream_replicas": _int("TTHC_STREAM_REPLICAS", "1"),
             "stream_max_age_days": _float("TTHC_STREAM_MAX_AGE_DAYS", "0"),
             "figures_workers": _workers("TTHC_FIGURES_WORKERS", defaults["TTHC_FIGURES_WORKERS"]),
+            "render_workers": _workers("TTHC_RENDER_WORKERS", defaults["TTHC_RENDER_WORKERS"]),
             "deployment_file": _path_or_none(_env("TTHC_DEPLOYMENT_FILE", "")),
             "values_file": _path_or_none(_env("TTHC_VALUES_FILE", "")),
             "snapshot_forms": tuple(
@@ -331,6 +338,8 @@ class Settings:
             raise ValueError("TTHC_STREAM_MAX_AGE_DAYS must be 0 (for ever) or more")
         if self.figures_workers < 0:
             raise ValueError("TTHC_FIGURES_WORKERS must be 'auto' or 0 or more")
+        if self.render_workers < 0:
+            raise ValueError("TTHC_RENDER_WORKERS must be 'auto' or 0 or more")
         if not self.nats_servers:
             raise ValueError("TTHC_NATS_URL must name at least one server")
         check_database_url(self.database_url)

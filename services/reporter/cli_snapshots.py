@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from services.reporter.figsource import FiguresUnavailable, opened
+from services.reporter.renderworkers import RenderWorkers
 from services.reporter.snapshots import SnapshotStore, make_period_snapshots
 from shared.context import CommandContext
 from shared.errors import UsageError
@@ -217,11 +218,23 @@ def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
     except ValueError as exc:
         raise UsageError(one_line(exc)) from exc
 
+    # A whole period's run renders in TTHC_RENDER_WORKERS processes (one unit: no need).
+    workers = (
+        RenderWorkers(settings.render_workers, store.root, registry, forms, look)
+        if settings.render_workers and only is None
+        else None
+    )
+
     async def go():  # type: ignore[no-untyped-def]
         async with opened(app.figures_source()) as source:
-            results = await make_period_snapshots(
-                period, source, store, registry, forms, now, only, presentation=look
-            )
+            try:
+                results = await make_period_snapshots(
+                    period, source, store, registry, forms, now, only, presentation=look,
+                    workers=workers,
+                )  # fmt: skip
+            finally:
+                if workers is not None:
+                    await asyncio.to_thread(workers.close)
         if not args.no_notify:
             from services.reporter.service import publish_notifications
 

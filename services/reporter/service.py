@@ -29,6 +29,7 @@ import orjson
 from services.reporter.figsource import NatsFiguresSource
 from services.reporter.metrics import ReporterMetrics
 from services.reporter.notify import publish_notifications, snapshot_notification
+from services.reporter.renderworkers import RenderWorkers
 from services.reporter.snapshots import (
     SnapshotStore,
     make_period_snapshots,
@@ -94,6 +95,9 @@ class ReporterService:
             load_template(DEFAULT_TEMPLATE),
         )
         self.dress = snapshot_presentation(settings)
+        # Processes rendering the period-end snapshots (TTHC_RENDER_WORKERS): made by
+        # start(), their processes started on the first run with data, stopped by stop().
+        self.render_workers: RenderWorkers | None = None
         self.kinds = tuple(k for k in settings.snapshot_kinds if k in KINDS and k != "range")
         self._source = source
         self._nc: Any = None
@@ -180,6 +184,7 @@ class ReporterService:
                         self.forms,
                         now,
                         presentation=self.dress,
+                        workers=self.render_workers,
                     )
                 except Exception:
                     self.metrics.failures.labels(period.kind).inc()
@@ -217,6 +222,11 @@ class ReporterService:
         if self._source is None:
             self._nc = await connect(self.settings, "tthc-reporter")
             self._source = NatsFiguresSource(self._nc, self.settings.query_timeout_seconds)
+        if self.settings.render_workers and self.render_workers is None:
+            self.render_workers = RenderWorkers(
+                self.settings.render_workers, self.store.root, self.registry, self.forms,
+                self.dress,
+            )  # fmt: skip
         await self.ops.start()
         self._stop.clear()
         self._task = asyncio.create_task(self._loop(), name="reporter-schedule")
@@ -257,6 +267,9 @@ class ReporterService:
         if self._task is not None:
             await cancel_firmly(self._task)  # again until done: one cancel can be lost
             self._task = None
+        if self.render_workers is not None:
+            await asyncio.to_thread(self.render_workers.close)
+            self.render_workers = None
         await self.ops.stop()
         if self._nc is not None:
             with contextlib.suppress(Exception):

@@ -132,17 +132,30 @@ class SnapshotStore:
             latest = self.record(kind, label, code)
             if latest is not None and latest["hash"] == digest:
                 return latest, False
+        # Rendered outside the lock (most of a snapshot's time: 0.1-0.2 s a file), so
+        # writers in several processes (the render workers) render at once.
+        rendered: list[tuple[str, str, bytes]] = [
+            (
+                f"{form.template.name}.{fmt}",
+                f"{safe_part(form.template.name)}.{fmt}",
+                render(form, fmt),
+            )
+            for form in forms
+            for fmt in formats
+        ]
+        with self.locked():
+            latest = self.record(kind, label, code)  # another writer may have saved meanwhile
+            if latest is not None and latest["hash"] == digest:
+                return latest, False
             revision = 1 if latest is None else int(latest["revision"]) + 1
             base = self.unit_dir(kind, label, code)
             rev_dir = base / f"r{revision:03d}"
             rev_dir.mkdir(parents=True, exist_ok=False)
             files: dict[str, str] = {"json": "appendix.json"}
             _write_once(rev_dir / "appendix.json", orjson.dumps(appendix, option=INDENT))
-            for form in forms:
-                for fmt in formats:
-                    name = f"{safe_part(form.template.name)}.{fmt}"
-                    _write_once(rev_dir / name, render(form, fmt))
-                    files[f"{form.template.name}.{fmt}"] = name
+            for key, name, data in rendered:
+                _write_once(rev_dir / name, data)
+                files[key] = name
             record = {
                 "schema": RECORD_SCHEMA,
                 "unit": unit,

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.reporter.appendix import Presentation, has_data, make_appendix, unit_info
 from services.reporter.deployment import Deployment, load_deployment
@@ -43,6 +44,9 @@ from shared.domain.periods import Period
 from shared.ports import FiguresReply, FiguresRequest, FiguresSource
 from shared.registry import UnitRegistry
 
+if TYPE_CHECKING:
+    from services.reporter.renderworkers import RenderWorkers
+
 __all__ = [
     "PROVINCES_IN_FLIGHT",
     "RECORD_SCHEMA",
@@ -51,6 +55,7 @@ __all__ = [
     "SnapshotStore",
     "content_hash",
     "diff_figures",
+    "freeze_unit",
     "make_period_snapshots",
     "snapshot_presentation",
 ]
@@ -85,12 +90,16 @@ async def make_period_snapshots(
     only: tuple[str, str] | None = None,
     on_saved: Callable[[dict[str, Any], bool], Any] | None = None,
     presentation: SnapshotDress | None = None,
+    workers: RenderWorkers | None = None,
 ) -> list[tuple[dict[str, Any], bool]]:
     """Freeze the period's forms of every commune and province with data in the period.
 
     Nothing is made for a unit with no data (no case received, open or ended in the
     period): a fresh deployment's first start freezes only the units that sent events.
-    `only=(kind, code)` freezes one unit. Returns (record, created) per unit.
+    `only=(kind, code)` freezes one unit. Returns (record, created) per unit, communes
+    first, then provinces. With `workers` (TTHC_RENDER_WORKERS), units are rendered in
+    those processes, as many at once as there are workers; a worker that dies costs no
+    snapshot (that unit is frozen in a thread instead).
     """
     start, end = period.start_instant, period.end_instant
 
@@ -102,26 +111,30 @@ async def make_period_snapshots(
     templates = (forms,) if isinstance(forms, Template) else tuple(forms)
     dress = presentation or SnapshotDress()
 
-    def save(kind: str, code: str, reply: FiguresReply) -> None:
-        unit = unit_info(registry, kind, code)
-        look = dress.for_unit(code, period.label)
-        made = [
-            make_appendix(unit, period, reply, t, now, registry, presentation=look)
-            for t in templates
-        ]
-        record, created = store.save(made, now)
+    async def freeze(kind: str, code: str, reply: FiguresReply) -> tuple[dict[str, Any], bool]:
+        # Rendering (openpyxl, python-docx) and writing files take CPU and disk time: in
+        # a render worker, or off the event loop, so services sharing the process keep
+        # consuming.
+        future = (
+            workers.submit(kind, code, period, reply, now) if workers is not None else None
+        )
+        if future is not None:
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool as exc:  # the worker died: frozen here instead
+                workers.lost(exc)  # type: ignore[union-attr]
+        return await asyncio.to_thread(
+            freeze_unit, store, registry, templates, dress, kind, code, period, reply, now
+        )
+
+    def saved(record: dict[str, Any], created: bool) -> None:
         results.append((record, created))
         if on_saved is not None:
             on_saved(record, created)
 
-    async def save_off_loop(kind: str, code: str, reply: FiguresReply) -> None:
-        # Rendering (openpyxl) and writing files take CPU and disk time: off the event
-        # loop, so services sharing the process (`tthc run all`) keep consuming.
-        await asyncio.to_thread(save, kind, code, reply)
-
     if only is not None:
         kind, code = only
-        await save_off_loop(kind, code, await ask(kind, code, kind == "province"))
+        saved(*await freeze(kind, code, await ask(kind, code, kind == "province")))
         return results
 
     # Every province with its communes first (the aggregator reads a province's communes
@@ -149,11 +162,55 @@ async def make_period_snapshots(
         return results  # no events at all yet
     if not any(has_data(reply.figures) for reply in provinces.values()):
         return results
-    for reply in provinces.values():
-        for commune_code in sorted(reply.communes):
-            if has_data(reply.communes[commune_code]):
-                await save_off_loop("commune", commune_code, await ask("commune", commune_code))
-    for code, reply in provinces.items():
-        if has_data(reply.figures):  # a province none of whose communes sent: nothing
-            await save_off_loop("province", code, reply)
+    # Then each commune with data, then each province, in this order; as many units at
+    # once as there are render workers (one at a time without them).
+    units: list[tuple[str, str, FiguresReply | None]] = [
+        ("commune", commune_code, None)
+        for reply in provinces.values()
+        for commune_code in sorted(reply.communes)
+        if has_data(reply.communes[commune_code])
+    ]
+    units += [
+        ("province", code, reply)
+        for code, reply in provinces.items()
+        if has_data(reply.figures)  # a province none of whose communes sent: nothing
+    ]
+    at_once = asyncio.Semaphore(workers.size if workers is not None else 1)
+
+    async def make(kind: str, code: str, known: FiguresReply | None) -> tuple[dict, bool]:
+        async with at_once:
+            return await freeze(kind, code, known or await ask(kind, code))
+
+    if workers is not None:
+        await asyncio.to_thread(workers.start)  # spawning blocks: not on the event loop
+    made = [asyncio.ensure_future(make(kind, code, known)) for kind, code, known in units]
+    try:
+        for task in made:  # in order, each as soon as it is frozen
+            saved(*await task)
+    except BaseException:
+        for task in made:
+            task.cancel()
+        await asyncio.gather(*made, return_exceptions=True)
+        raise
     return results
+
+
+def freeze_unit(
+    store: SnapshotStore,
+    registry: UnitRegistry,
+    templates: Sequence[Template],
+    dress: SnapshotDress,
+    kind: str,
+    code: str,
+    period: Period,
+    reply: FiguresReply,
+    now: Instant,
+) -> tuple[dict[str, Any], bool]:
+    """Make a unit's forms from its figures and freeze them: (record, created)."""
+    unit = unit_info(registry, kind, code)
+    look = dress.for_unit(code, period.label)
+    made = [
+        make_appendix(unit, period, reply, t, now, registry, presentation=look)
+        for t in templates
+    ]
+    return store.save(made, now)

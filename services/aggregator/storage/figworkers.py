@@ -25,10 +25,7 @@ Each reply is JSON bytes made in the worker, sent on unchanged by the query serv
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import multiprocessing
 import os
-import signal
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -38,6 +35,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.aggregator.storage.engine import describe_error
+from shared.childproc import become_child, spawn_context, stop_executor
 from shared.logging import get_logger
 from shared.ports import FiguresReply, FiguresRequest, request_from_json
 from shared.registry import UnitRegistry
@@ -69,16 +67,8 @@ def answer_figures(
 _worker: dict[str, Any] = {}
 
 
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:  # the aggregator is gone (even by SIGKILL)
-            os._exit(0)
-
-
 def _start_worker(database_url: str, registry: UnitRegistry, cache_mib: int, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops us
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    become_child(parent)  # ignores SIGINT; exits once the aggregator is gone
     from services.aggregator.storage.engine import make_engine
 
     _worker["engine"] = make_engine(database_url, cache_mib=cache_mib)
@@ -162,7 +152,7 @@ class FiguresWorkers:
         try:
             executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=spawn_context(),
                 initializer=_start_worker,
                 initargs=(self.database_url, self.registry, self.cache_mib, os.getpid()),
             )
@@ -172,14 +162,14 @@ class FiguresWorkers:
                 worker.starting, worker.failed_at = False, time.monotonic()
             log.warning("figures_worker_start_failed", error=describe_error(exc))
             if executor is not None:
-                _stop_executor(executor)
+                stop_executor(executor)
             return
         with self._lock:
             worker.starting = False
             if not self._closed:
                 worker.executor, worker.started = executor, started
                 return
-        _stop_executor(executor)  # closed meanwhile
+        stop_executor(executor)  # closed meanwhile
 
     def submit(self, body: bytes, request: FiguresRequest) -> concurrent.futures.Future | None:
         """The future reply of the owning worker, or None: answer it in the thread.
@@ -229,7 +219,7 @@ class FiguresWorkers:
             hint="its requests are answered in the aggregator's thread until it starts again",
         )
         if executor is not None:
-            _stop_executor(executor)
+            stop_executor(executor)
 
     def pids(self) -> list[int]:
         """The pids of the workers that have started (for tests and `ps`)."""
@@ -249,12 +239,5 @@ class FiguresWorkers:
             for worker in self.workers:
                 worker.executor, worker.started = None, None
         for executor in executors:
-            _stop_executor(executor)
+            stop_executor(executor)
 
-
-def _stop_executor(executor: concurrent.futures.ProcessPoolExecutor) -> None:
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:  # a worker busy on a long query is not waited for
-        with contextlib.suppress(Exception):  # already gone
-            process.terminate()
