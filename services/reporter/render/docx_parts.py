@@ -4,6 +4,9 @@ drawn under a heading, borderless layout tables."""
 
 from __future__ import annotations
 
+from copy import deepcopy
+from typing import Any
+
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -14,6 +17,14 @@ CENTER = WD_ALIGN_PARAGRAPH.CENTER
 LEFT = WD_ALIGN_PARAGRAPH.LEFT
 RIGHT = WD_ALIGN_PARAGRAPH.RIGHT
 JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+
+# A paragraph's properties (w:pPr) and its run's (w:rPr) by how it is styled, copied
+# from the first paragraph made that way: python-docx finds each property's place in
+# the schema's order on every set (a third of a DOCX's time); a copy of the finished
+# element is the same XML.
+_PARAGRAPH_PROPS: dict[tuple, Any] = {}
+_RUN_PROPS: dict[tuple, Any] = {}
 
 
 def para(
@@ -30,6 +41,15 @@ def para(
 ):  # type: ignore[no-untyped-def]
     """A paragraph of one run; `first` reuses a cell's empty first paragraph."""
     p = container.paragraphs[0] if first else container.add_paragraph()
+    p_key, r_key = (align, keep), (bold, italic, underline, size)
+    p_props, r_props = _PARAGRAPH_PROPS.get(p_key), _RUN_PROPS.get(r_key)
+    if p_props is not None and (r_props is not None or not text) and p._p.pPr is None:
+        p._p.insert(0, deepcopy(p_props))
+        if text:
+            run = p.add_run()
+            run._r.insert(0, deepcopy(r_props))
+            run.text = text
+        return p
     p.alignment = align
     if text:
         run = p.add_run(text)
@@ -44,6 +64,10 @@ def para(
             run.font.size = Pt(size)
     if keep:
         p.paragraph_format.keep_with_next = True
+    if p._p.pPr is not None and len(p._p) == 1 + bool(text):  # a new paragraph
+        _PARAGRAPH_PROPS.setdefault(p_key, deepcopy(p._p.pPr))
+        if text and run._r.rPr is not None:
+            _RUN_PROPS.setdefault(r_key, deepcopy(run._r.rPr))
     return p
 
 

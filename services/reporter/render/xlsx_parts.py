@@ -4,6 +4,9 @@ merged blocks, page setup at full size on A4 (Decree 30/2020/NĐ-CP margins)."""
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Callable
+from copy import copy
 from typing import Any
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -25,6 +28,29 @@ LINE_HEIGHT = 15.0  # points per line of 12 pt text
 # prints about 0,25 cm in LibreOffice and 0,19 cm in Excel; sized for the wider one.
 PORTRAIT_UNITS = 66
 LANDSCAPE_UNITS = 100
+
+
+# The style each kind of cell ends up with, per workbook: (what was asked, the cell's
+# style before) -> the cell's style after. openpyxl finds a style's index by hashing the
+# Font, Border, Alignment it is given, on every cell (half of an XLSX's time); a cell
+# styled as one before takes that one's style (the same indices, the same file).
+_STYLES: weakref.WeakKeyDictionary[Any, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+
+
+def styled(cell: Any, key: tuple, apply: Callable[[Any], None]) -> Any:
+    """Style `cell` as `apply` would, re-using the result for the same `key`."""
+    cache = _STYLES.get(cell.parent.parent)
+    if cache is None:
+        cache = _STYLES[cell.parent.parent] = {}
+    before = cell._style  # None for a cell never styled
+    full = (key, None if before is None else tuple(before))
+    done = cache.get(full)
+    if done is None:
+        apply(cell)
+        cache[full] = copy(cell._style)
+    else:
+        cell._style = copy(done)
+    return cell
 
 
 def font(size: float = 12, bold: bool = False, italic: bool = False, underline: bool = False):
@@ -52,9 +78,12 @@ def block(ws: Worksheet, row: int, first: int, last: int, text: str, **style: An
         ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
     cell = put(ws, row, first, text)
     align = style.pop("align", "center")
-    cell.font = font(**style)
-    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
-    return cell
+
+    def apply(c: Any) -> None:
+        c.font = font(**style)
+        c.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+
+    return styled(cell, ("block", align, *sorted(style.items())), apply)
 
 
 def fit_height(
@@ -91,24 +120,29 @@ def page_setup(ws: Worksheet, landscape: bool, title_rows: str | None) -> None:
 
 
 def head_cell(ws: Worksheet, row: int, col: int, text: str, size: float = 11) -> None:
-    cell = put(ws, row, col, text)
-    cell.font = font(size, bold=True)
-    cell.alignment = CENTER
-    cell.border = BORDER
-    cell.fill = HEAD_FILL
+    def apply(c: Any) -> None:
+        c.font = font(size, bold=True)
+        c.alignment = CENTER
+        c.border = BORDER
+        c.fill = HEAD_FILL
+
+    styled(put(ws, row, col, text), ("head", size), apply)
 
 
 def body_cell(ws: Worksheet, row: int, col: int, value: Any, **style: Any) -> Any:
     align = style.pop("align", None)
     indent = style.pop("indent", 0)
     number = style.pop("number", False)
-    cell = put(ws, row, col, value)
-    cell.border = BORDER
-    cell.font = font(**style)
-    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True, indent=indent)
-    if number:
-        cell.number_format = INT_FORMAT
-    return cell
+
+    def apply(c: Any) -> None:
+        c.border = BORDER
+        c.font = font(**style)
+        c.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True, indent=indent)
+        if number:
+            c.number_format = INT_FORMAT
+
+    key = ("body", align, indent, number, *sorted(style.items()))
+    return styled(put(ws, row, col, value), key, apply)
 
 
 def header_block(ws: Worksheet, doc, split: int, last: int) -> int:  # type: ignore[no-untyped-def]
