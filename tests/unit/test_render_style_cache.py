@@ -1,6 +1,7 @@
 """The renderers' style caches change nothing in the files they write.
 
-XLSX: a cell styled as one before takes that one's style (`xlsx_parts.styled`); DOCX: a
+XLSX: a cell styled as one before takes that one's style (`xlsx_parts.styled`), a merge
+like one before the styles it left (`xlsx_parts.merge`); DOCX: a
 paragraph styled as one before takes copies of its properties (`docx_parts.para`).
 Each form is rendered with the cache and without it, and every part of the file is
 compared (the XLSX's creation time aside).
@@ -43,7 +44,11 @@ def test_xlsx_is_the_same_with_the_style_cache(index, monkeypatch):
         apply(cell)
         return cell
 
+    def merged(ws, top, left, bottom, right):
+        ws.merge_cells(start_row=top, start_column=left, end_row=bottom, end_column=right)
+
     monkeypatch.setattr(xlsx_parts, "styled", uncached)
+    monkeypatch.setattr(xlsx_parts, "merge", merged)
     plain = render_xlsx(appendix)
     assert parts(cached) == parts(plain)
     assert len(parts(plain)) > 5
@@ -72,3 +77,31 @@ def test_docx_cached_paragraphs_keep_their_text_and_style():
     assert p.paragraph_format.keep_with_next
     xml = p._p.xml
     assert "<w:br/>" in xml and "<w:tab/>" in xml
+
+
+def test_a_merge_depends_on_both_corners():
+    """Two merges of the same shape and top-left style whose bottom-right cells differ
+    leave what openpyxl's own merge leaves."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Border, Side
+
+    def build(merge):
+        wb = Workbook()
+        ws = wb.active
+        thick = Border(right=Side(style="thick"), bottom=Side(style="double"))
+        for row in (1, 3):  # styled alike, no border of their own
+            xlsx_parts.put(ws, row, 1, "x").font = xlsx_parts.font(12, bold=True)
+        ws.cell(row=4, column=3).border = thick  # the second range's bottom-right corner
+        merge(ws, 1, 1, 2, 3)
+        merge(ws, 3, 1, 4, 3)
+        return {
+            coord: tuple(cell._style) for coord, cell in ws._cells.items()
+        }, wb._borders
+
+    def plain(ws, top, left, bottom, right):
+        ws.merge_cells(start_row=top, start_column=left, end_row=bottom, end_column=right)
+
+    cached_styles, cached_borders = build(xlsx_parts.merge)
+    plain_styles, plain_borders = build(plain)
+    assert cached_styles == plain_styles
+    assert list(cached_borders) == list(plain_borders)

@@ -86,7 +86,7 @@ def _caption(ws: Worksheet, row: int, table: BuiltTable, last: int) -> int:
 
 
 def _merge_label(ws: Worksheet, row: int) -> None:
-    ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=3)
+    x.merge(ws, row, 2, row, 3)
 
 
 def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
@@ -101,8 +101,8 @@ def _rows_table(ws: Worksheet, row: int, table: BuiltTable) -> int:
     x.head_cell(ws, top + 1, 4, "Đơn vị tính")
     x.head_cell(ws, top + 1, 5, "Số liệu")
     for first, last in ((1, 1), (2, 3), (6, 6)):
-        ws.merge_cells(start_row=top, start_column=first, end_row=top + 1, end_column=last)
-    ws.merge_cells(start_row=top, start_column=4, end_row=top, end_column=5)
+        x.merge(ws, top, first, top + 1, last)
+    x.merge(ws, top, 4, top, 5)
     x.fit_height(ws, top, [(table.spec.column_heading, LABEL_WIDTH)], 11, bold=True)
     row = top + 2
     for line in table.rows:
@@ -155,12 +155,8 @@ def _grid_table(ws: Worksheet, row: int, table: BuiltTable, widths: list[float])
     for cell in cells:
         x.head_cell(ws, top + cell.row, cell.col + 1, cell.text, size=10)
         if cell.rows > 1 or cell.cols > 1:
-            ws.merge_cells(
-                start_row=top + cell.row,
-                start_column=cell.col + 1,
-                end_row=top + cell.row + cell.rows - 1,
-                end_column=cell.col + cell.cols,
-            )
+            bottom = top + cell.row + cell.rows - 1
+            x.merge(ws, top + cell.row, cell.col + 1, bottom, cell.col + cell.cols)
     for r in range(depth):
         texts = [(c.text, sum(widths[c.col : c.col + c.cols])) for c in cells if c.row == r]
         single = [

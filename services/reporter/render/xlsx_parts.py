@@ -53,6 +53,44 @@ def styled(cell: Any, key: tuple, apply: Callable[[Any], None]) -> Any:
     return cell
 
 
+def _style_of(cell: Any) -> tuple | None:
+    return None if cell is None or cell._style is None else tuple(cell._style)
+
+
+def merge(ws: Worksheet, top: int, left: int, bottom: int, right: int) -> None:
+    """`ws.merge_cells` over rows top..bottom, columns left..right, re-using the result of
+    the same merge before. openpyxl gives the merged cells the range's edge borders by
+    adding Border objects cell by cell (most of an XLSX's time once styles are cached);
+    the result depends only on the range's shape and on its two corner cells' styles
+    before, so a merge seen before takes copies of the style arrays it left."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    coords = [(r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)]
+    cache = _STYLES.get(ws.parent)
+    if cache is None:
+        cache = _STYLES[ws.parent] = {}
+    key = (
+        "merge",
+        bottom - top,
+        right - left,
+        _style_of(ws._cells.get((top, left))),
+        _style_of(ws._cells.get((bottom, right))),
+    )
+    done = cache.get(key)
+    if done is None:
+        ws.merge_cells(start_row=top, start_column=left, end_row=bottom, end_column=right)
+        cache[key] = [copy(ws._cells[coord]._style) for coord in coords]
+        return
+    ws.merged_cells.add(
+        MergedCellRange(ws, f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}")
+    )
+    for i, (coord, style) in enumerate(zip(coords, done, strict=True)):
+        cell = ws._cells[coord] if i == 0 else MergedCell(ws, *coord)
+        cell._style = copy(style)
+        ws._cells[coord] = cell
+
+
 def font(size: float = 12, bold: bool = False, italic: bool = False, underline: bool = False):
     return Font(
         name=FONT, size=size, bold=bold, italic=italic, underline="single" if underline else None
@@ -75,7 +113,7 @@ def put(ws: Worksheet, row: int, col: int, value: Any) -> Any:
 def block(ws: Worksheet, row: int, first: int, last: int, text: str, **style: Any) -> Any:
     """A merged, centred line of text across columns first..last."""
     if last > first:
-        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+        merge(ws, row, first, row, last)
     cell = put(ws, row, first, text)
     align = style.pop("align", "center")
 
