@@ -225,12 +225,21 @@ def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
         else None
     )
 
+    def saved(record: dict, created: bool) -> None:  # one line a unit, as it is frozen
+        unit = record["unit"]
+        state = "new revision" if created else "unchanged"
+        print(
+            f"{unit['kind']:<9} {unit['code']:<6} {period.label} "
+            f"r{record['revision']} {state} {record['path']}",
+            flush=True,
+        )
+
     async def go():  # type: ignore[no-untyped-def]
         async with opened(app.figures_source()) as source:
             try:
                 results = await make_period_snapshots(
-                    period, source, store, registry, forms, now, only, presentation=look,
-                    workers=workers,
+                    period, source, store, registry, forms, now, only, saved,
+                    presentation=look, workers=workers,
                 )  # fmt: skip
             finally:
                 if workers is not None:
@@ -248,11 +257,4 @@ def cmd_snapshots_make(args: argparse.Namespace, app: CommandContext) -> int:
         return 1
     if not results:
         print(f"no data for period {period.label}: nothing frozen")
-    for record, created in results:
-        unit = record["unit"]
-        state = "new revision" if created else "unchanged"
-        print(
-            f"{unit['kind']:<9} {unit['code']:<6} {period.label} "
-            f"r{record['revision']} {state} {record['path']}"
-        )
     return 0
