@@ -128,7 +128,7 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     (
         "TTHC_RENDER_WORKERS",
         "auto",
-        "Processes of the reporter that render and freeze the period-end snapshots (the forms as XLSX and DOCX: about 0.6 s a commune), so a run over many communes uses every core. `auto`: one per core, at most 4, none on a single core; 0: frozen one at a time in the reporter's own thread. They start on the first period-end run with data (docs/operations.md, \"Render workers\").",
+        "Processes of the reporter that render and freeze the period-end snapshots (the forms as XLSX and DOCX: about half a second a commune), so a run over many communes uses every core. `auto`: one per core, at most 4, none on a single core; 0: frozen one at a time in the reporter's own thread. They start on the first period-end run with data (docs/operations.md, \"Render workers\").",
     ),
     (
         "TTHC_DEPLOYMENT_FILE",

@@ -181,7 +181,7 @@ async def make_period_snapshots(
         async with at_once:
             return await freeze(kind, code, known or await ask(kind, code))
 
-    if workers is not None:
+    if workers is not None and units:
         await asyncio.to_thread(workers.start)  # spawning blocks: not on the event loop
     made = [asyncio.ensure_future(make(kind, code, known)) for kind, code, known in units]
     try:

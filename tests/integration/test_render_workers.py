@@ -268,3 +268,47 @@ def test_the_setting(monkeypatch):
         monkeypatch.setenv("TTHC_RENDER_WORKERS", bad)
         with pytest.raises(ValueError, match="TTHC_RENDER_WORKERS"):
             Settings.from_env()
+
+
+async def test_the_reporter_service_renders_in_its_workers_and_stops_them(
+    tmp_path, monkeypatch
+):
+    """The scheduled run with TTHC_RENDER_WORKERS=2: the due quarters frozen by workers
+    (none in the thread), which stop with the service."""
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("a unit was frozen in the reporter's thread")
+
+    monkeypatch.setattr(snapshots, "freeze_unit", not_here)
+    import asyncio
+
+    from services.reporter.service import ReporterService
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        tmp_path,
+        "nats://127.0.0.1:1",
+        snapshot_kinds=("quarter",),
+        snapshot_grace_hours=24.0,
+        render_workers=2,
+    )
+    svc = ReporterService(
+        settings,
+        clock=lambda: parse_rfc3339("2024-03-20T08:00:00+07:00"),
+        source=FakeFiguresSource(registry(), events()),
+        registry=registry(),
+    )
+    await svc.start()
+    try:
+        for _ in range(600):
+            if svc.load_state().get("done_through") == "2024-03-14":
+                break
+            await asyncio.sleep(0.1)
+        pids = svc.render_workers.pids()
+        assert len(pids) == 2, "the run did not start the render workers"
+        made = SnapshotStore.for_data_dir(settings.data_dir).list(label="2024-Q1")
+        assert {(r["unit_kind"], r["unit_code"]) for r in made} >= {("commune", COMMUNE_C)}
+    finally:
+        await svc.stop()
+    assert gone(pids, 10), "the service's stop left render workers running"
+    assert svc.render_workers is None
