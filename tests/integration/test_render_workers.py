@@ -51,7 +51,7 @@ def events():
     ]
 
 
-async def freeze_all(root: Path, workers: RenderWorkers | None, source=None):
+async def freeze_all(root: Path, workers: RenderWorkers | None, source=None, dress=None):
     store = SnapshotStore(root)
     results = await make_period_snapshots(
         PERIOD,
@@ -60,6 +60,7 @@ async def freeze_all(root: Path, workers: RenderWorkers | None, source=None):
         registry(),
         FORMS,
         NOW,
+        presentation=dress,
         workers=workers,
     )
     return results
@@ -76,8 +77,8 @@ def frozen(results) -> dict[tuple[str, str], tuple[str, list[str]]]:
     }
 
 
-def workers_for(root: Path, size: int = 2) -> RenderWorkers:
-    return RenderWorkers(size, root, registry(), FORMS, SnapshotDress())
+def workers_for(root: Path, size: int = 2, dress=None) -> RenderWorkers:
+    return RenderWorkers(size, root, registry(), FORMS, dress or SnapshotDress())
 
 
 async def test_workers_freeze_what_the_thread_freezes(tmp_path, monkeypatch):
@@ -106,6 +107,35 @@ async def test_workers_freeze_what_the_thread_freezes(tmp_path, monkeypatch):
     finally:
         workers.close()
     assert [created for _, created in again] == [False] * 5
+
+
+async def test_workers_dress_the_forms_as_the_thread(tmp_path):
+    """A deployment file and office values reach the workers: the same signer, the same
+    values, the same content hashes (which cover the office values)."""
+    import json
+
+    from services.reporter.deployment import load_deployment
+
+    path = tmp_path / "deployment.json"
+    path.write_text(
+        json.dumps(
+            {
+                "schema": "tthc.deployment/1",
+                "units": {COMMUNE_C: {"signer_name": "Lê Văn Phượng", "place": "Quảng Hòa"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    dress = SnapshotDress(load_deployment(path), ({"unit": COMMUNE_C, "period": "*", "values": {"tthc_dang_ap_dung": 7}},))
+    by_thread = frozen(await freeze_all(tmp_path / "thread", None, dress=dress))
+    workers = workers_for(tmp_path / "workers", dress=dress)
+    try:
+        by_workers = frozen(await freeze_all(tmp_path / "workers", workers, dress=dress))
+        assert len(workers.pids()) == 2
+    finally:
+        workers.close()
+    assert by_workers == by_thread
+    assert by_thread != frozen(await freeze_all(tmp_path / "plain", None))  # dress counted
 
 
 async def test_a_killed_worker_costs_no_snapshot(tmp_path, caplog):
