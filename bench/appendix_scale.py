@@ -287,6 +287,62 @@ def dataset_size(engine: Any) -> dict[str, Any]:
 # --- timing --------------------------------------------------------------------------
 
 
+def appendix_timers(registry: Any, period_label: str, figures: Any) -> tuple[Any, Any]:
+    """(commune, province): each times one unit's JSON appendix, its figures from
+    `figures(request)` (in process or from the workers), as the reporter builds it;
+    returns (seconds, JSON bytes)."""
+    from services.reporter.appendix import build_appendix, unit_info
+    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
+    from shared.domain.periods import parse_period
+    from shared.ports import FiguresRequest
+
+    period = parse_period(period_label, "decree09")
+    template = load_template(DEFAULT_TEMPLATE)
+    now = int(NOW.timestamp() * 1_000_000)
+
+    def commune(code: str) -> tuple[float, int]:
+        c0 = time.perf_counter()
+        req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
+        reply = figures(req)
+        doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
+        return time.perf_counter() - c0, len(orjson.dumps(doc))
+
+    def province(code: str) -> tuple[float, int]:
+        p0 = time.perf_counter()
+        req = FiguresRequest(
+            "province", code, period.start_instant, period.end_instant, now, with_communes=True
+        )
+        reply = figures(req)
+        doc = build_appendix(
+            unit_info(registry, "province", code), period, reply, template, now, registry
+        )
+        return time.perf_counter() - p0, len(orjson.dumps(doc))
+
+    return commune, province
+
+
+def pass_summary(
+    per_commune: list[tuple[float, int]],
+    per_province: list[tuple[float, int]],
+    t_communes: float,
+    t_provinces: float,
+    cpu: float,
+) -> dict[str, Any]:
+    """One pass's figures: wall times, the per-commune spread, the JSON bytes."""
+    commune_times = sorted(t for t, _ in per_commune)
+    return {
+        "total": t_communes + t_provinces,
+        "cpu": cpu,
+        "communes": t_communes,
+        "provinces": t_provinces,
+        "commune_median_ms": statistics.median(commune_times) * 1000,
+        "commune_p99_ms": commune_times[int(len(commune_times) * 0.99)] * 1000,
+        "commune_max_ms": commune_times[-1] * 1000,
+        "province_max_ms": max(t for t, _ in per_province) * 1000,
+        "json_bytes": sum(n for _, n in per_commune) + sum(n for _, n in per_province),
+    }
+
+
 def time_appendices(
     engine: Any,
     registry: Any,
@@ -311,32 +367,9 @@ def time_appendices(
     cache = cache_of(engine)
     with cache.lock:
         cache.version, cache.entries = None, {}
-    from services.reporter.appendix import build_appendix, unit_info
-    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
-    from shared.domain.periods import parse_period
-    from shared.ports import FiguresRequest
-
-    period = parse_period(period_label, "decree09")
-    template = load_template(DEFAULT_TEMPLATE)
-    now = int(NOW.timestamp() * 1_000_000)
-
-    def commune(code: str) -> tuple[float, int]:
-        c0 = time.perf_counter()
-        req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
-        reply = figures_for(engine, registry, req, use_cache=use_cache)
-        doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
-        return time.perf_counter() - c0, len(orjson.dumps(doc))
-
-    def province(code: str) -> tuple[float, int]:
-        p0 = time.perf_counter()
-        req = FiguresRequest(
-            "province", code, period.start_instant, period.end_instant, now, with_communes=True
-        )
-        reply = figures_for(engine, registry, req, use_cache=use_cache)
-        doc = build_appendix(
-            unit_info(registry, "province", code), period, reply, template, now, registry
-        )
-        return time.perf_counter() - p0, len(orjson.dumps(doc))
+    commune, province = appendix_timers(
+        registry, period_label, lambda req: figures_for(engine, registry, req, use_cache=use_cache)
+    )
 
     def communes_pass() -> list[tuple[float, int]]:
         return [commune(code) for code in sorted(registry.communes)]
@@ -359,20 +392,9 @@ def time_appendices(
         t1 = time.perf_counter()
         per_province = provinces_pass()
         t_communes, t_provinces = t1 - t0, time.perf_counter() - t1
+    # This process's CPU (both threads; SQLite's work included, PostgreSQL's not).
     cpu = time.process_time() - cpu0
-    commune_times = sorted(t for t, _ in per_commune)
-    return {
-        "total": t_communes + t_provinces,
-        # This process's CPU (both threads; SQLite's work included, PostgreSQL's not).
-        "cpu": cpu,
-        "communes": t_communes,
-        "provinces": t_provinces,
-        "commune_median_ms": statistics.median(commune_times) * 1000,
-        "commune_p99_ms": commune_times[int(len(commune_times) * 0.99)] * 1000,
-        "commune_max_ms": commune_times[-1] * 1000,
-        "province_max_ms": max(t for t, _ in per_province) * 1000,
-        "json_bytes": sum(n for _, n in per_commune) + sum(n for _, n in per_province),
-    }
+    return pass_summary(per_commune, per_province, t_communes, t_provinces, cpu)
 
 
 def _worker_cpu(pids: list[int]) -> float:
@@ -408,13 +430,10 @@ def time_appendices_in_workers(
     from concurrent.futures import ThreadPoolExecutor
 
     from services.aggregator.storage.figworkers import FiguresWorkers
-    from services.reporter.appendix import build_appendix, unit_info
-    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
     from shared.domain.periods import parse_period
     from shared.ports import FiguresReply, FiguresRequest, request_to_json
 
     period = parse_period(period_label, "decree09")
-    template = load_template(DEFAULT_TEMPLATE)
     now = int(NOW.timestamp() * 1_000_000)
     workers = FiguresWorkers(database_url, registry, processes)
     try:
@@ -438,24 +457,7 @@ def time_appendices_in_workers(
                 raise RuntimeError(f"figures failed: {failure}")
             return FiguresReply.from_json(body)
 
-        def commune(code: str) -> tuple[float, int]:
-            c0 = time.perf_counter()
-            req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
-            reply = ask(req)
-            doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
-            return time.perf_counter() - c0, len(orjson.dumps(doc))
-
-        def province(code: str) -> tuple[float, int]:
-            p0 = time.perf_counter()
-            req = FiguresRequest(
-                "province", code, period.start_instant, period.end_instant, now, with_communes=True
-            )
-            reply = ask(req)
-            doc = build_appendix(
-                unit_info(registry, "province", code), period, reply, template, now, registry
-            )
-            return time.perf_counter() - p0, len(orjson.dumps(doc))
-
+        commune, province = appendix_timers(registry, period_label, ask)
         cpu_workers0 = _worker_cpu(pids)
         t0, cpu0 = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(max(provinces_in_flight, 1)) as pool:
@@ -472,20 +474,10 @@ def time_appendices_in_workers(
         cpu_workers = _worker_cpu(pids) - cpu_workers0
     finally:
         workers.close()
-    commune_times = sorted(t for t, _ in per_commune)
-    return {
-        "total": t2 - t0,
-        "cpu": cpu,
-        "cpu_workers": cpu_workers,
-        "cpu_workers_communes": cpu_workers - (cpu_workers1 - cpu_workers0),
-        "communes": t2 - t1,
-        "provinces": t1 - t0,
-        "commune_median_ms": statistics.median(commune_times) * 1000,
-        "commune_p99_ms": commune_times[int(len(commune_times) * 0.99)] * 1000,
-        "commune_max_ms": commune_times[-1] * 1000,
-        "province_max_ms": max(t for t, _ in per_province) * 1000,
-        "json_bytes": sum(n for _, n in per_commune) + sum(n for _, n in per_province),
-    }
+    summary = pass_summary(per_commune, per_province, t2 - t1, t1 - t0, cpu)
+    summary["cpu_workers"] = cpu_workers
+    summary["cpu_workers_communes"] = cpu_workers - (cpu_workers1 - cpu_workers0)
+    return summary
 
 
 def time_single_communes(
@@ -493,23 +485,12 @@ def time_single_communes(
 ) -> dict[str, float]:
     """One commune's appendix asked alone (no cache): median, p99 and max over `count`."""
     from services.aggregator.storage.queries import figures_for
-    from services.reporter.appendix import build_appendix, unit_info
-    from services.reporter.templates import DEFAULT_TEMPLATE, load_template
-    from shared.domain.periods import parse_period
-    from shared.ports import FiguresRequest
 
-    period = parse_period(period_label, "decree09")
-    template = load_template(DEFAULT_TEMPLATE)
-    now = int(NOW.timestamp() * 1_000_000)
+    commune, _ = appendix_timers(
+        registry, period_label, lambda req: figures_for(engine, registry, req, use_cache=False)
+    )
     codes = random.Random(seed).sample(sorted(registry.communes), count)
-    times = []
-    for code in codes:
-        c0 = time.perf_counter()
-        req = FiguresRequest("commune", code, period.start_instant, period.end_instant, now)
-        reply = figures_for(engine, registry, req, use_cache=False)
-        doc = build_appendix(unit_info(registry, "commune", code), period, reply, template, now)
-        orjson.dumps(doc)
-        times.append(time.perf_counter() - c0)
+    times = [commune(code)[0] for code in codes]
     times.sort()
     return {
         "median_ms": statistics.median(times) * 1000,
