@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import Path
@@ -26,7 +24,7 @@ from shared.domain.periods import parse_period
 from shared.domain.timeutil import parse_rfc3339
 from shared.ports import FiguresRequest
 from shared.settings import Settings
-from tests.kits.processes import alive, gone
+from tests.kits.processes import alive, gone, kill_parent_of_children
 from tests.kits.reporter import (
     COMMUNE_C,
     FakeFiguresSource,
@@ -36,7 +34,6 @@ from tests.kits.reporter import (
     sample_events,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 PERIOD = parse_period("2024-Q1")
 NOW = parse_rfc3339("2024-04-02T08:00:00+07:00")
 FORMS = tuple(load_template(name) for name in ("phu-luc-01b", "bieu-mau-3", "bieu-06-vpcp"))
@@ -218,29 +215,9 @@ def test_no_worker_outlives_a_killed_parent(tmp_path: Path) -> None:
     """SIGKILL of the reporter (no clean-up runs): its render workers exit within seconds."""
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    parent = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "snapshots")],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        lines = []
-        for line in parent.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-            if line.startswith("PIDS "):
-                break
-        pids = [int(p) for p in lines[-1].split()[1:]] if lines else []
-        assert len(pids) == 2, f"the parent printed {lines!r}"
-        assert all(alive(pid) for pid in pids)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(10)
-        assert gone(pids, 10), "a render worker outlived its killed parent"
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait(10)
+    pids = kill_parent_of_children(script, str(tmp_path / "snapshots"))
+    assert len(pids) == 2, f"the parent reported {pids}"
+    assert gone(pids, 10), "a render worker outlived its killed parent"
 
 
 def test_rendering_happens_outside_the_store_lock(tmp_path, monkeypatch):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -24,11 +22,10 @@ from services.aggregator.storage.figworkers import FiguresWorkers, answer_figure
 from shared.ports import FiguresReply, FiguresRequest, request_to_json
 from shared.registry import load_registry
 from tests.kits.aggregator import COMMUNE, COMMUNE_B, PROVINCE, items, many_cases, us
-from tests.kits.processes import alive, gone
+from tests.kits.processes import gone, kill_parent_of_children
 
 REGISTRY = load_registry()
 START, END, NOW = us("2025-01-01T00:00"), us("2026-01-01T00:00"), us("2026-01-10T00:00")
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def request(kind: str, code: str, with_communes: bool = False) -> FiguresRequest:
@@ -149,29 +146,9 @@ def test_no_worker_outlives_a_killed_parent(loaded: tuple[Engine, str], tmp_path
     """SIGKILL of the aggregator (no clean-up runs): its workers exit within seconds."""
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    parent = subprocess.Popen(
-        [sys.executable, str(script), loaded[1]],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        lines = []
-        for line in parent.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-            if line.startswith("PIDS "):
-                break
-        pids = [int(p) for p in lines[-1].split()[1:]] if lines else []
-        assert len(pids) == 2, f"the parent printed {lines!r}"
-        assert all(alive(pid) for pid in pids)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(10)
-        assert gone(pids, 10), "a figures worker outlived its killed parent"
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait(10)
+    pids = kill_parent_of_children(script, loaded[1])
+    assert len(pids) == 2, f"the parent reported {pids}"
+    assert gone(pids, 10), "a figures worker outlived its killed parent"
 
 
 def test_settings_count_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
