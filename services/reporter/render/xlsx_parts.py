@@ -37,13 +37,22 @@ LANDSCAPE_UNITS = 100
 _STYLES: weakref.WeakKeyDictionary[Any, dict[tuple, Any]] = weakref.WeakKeyDictionary()
 
 
+def _cache_of(workbook: Any) -> dict[tuple, Any]:
+    cache = _STYLES.get(workbook)
+    if cache is None:
+        cache = _STYLES[workbook] = {}
+    return cache
+
+
+def _style_of(cell: Any) -> tuple | None:
+    """A cell's style array as a key (None: no cell there, or a cell never styled)."""
+    return None if cell is None or cell._style is None else tuple(cell._style)
+
+
 def styled(cell: Any, key: tuple, apply: Callable[[Any], None]) -> Any:
     """Style `cell` as `apply` would, re-using the result for the same `key`."""
-    cache = _STYLES.get(cell.parent.parent)
-    if cache is None:
-        cache = _STYLES[cell.parent.parent] = {}
-    before = cell._style  # None for a cell never styled
-    full = (key, None if before is None else tuple(before))
+    cache = _cache_of(cell.parent.parent)
+    full = (key, _style_of(cell))
     done = cache.get(full)
     if done is None:
         apply(cell)
@@ -51,10 +60,6 @@ def styled(cell: Any, key: tuple, apply: Callable[[Any], None]) -> Any:
     else:
         cell._style = copy(done)
     return cell
-
-
-def _style_of(cell: Any) -> tuple | None:
-    return None if cell is None or cell._style is None else tuple(cell._style)
 
 
 def merge(ws: Worksheet, top: int, left: int, bottom: int, right: int) -> None:
@@ -67,9 +72,7 @@ def merge(ws: Worksheet, top: int, left: int, bottom: int, right: int) -> None:
     from openpyxl.worksheet.merge import MergedCellRange
 
     coords = [(r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)]
-    cache = _STYLES.get(ws.parent)
-    if cache is None:
-        cache = _STYLES[ws.parent] = {}
+    cache = _cache_of(ws.parent)
     key = (
         "merge",
         bottom - top,
